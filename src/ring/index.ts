@@ -1,0 +1,4 @@
+export * from './hash';
+export * from './arc';
+export * from './ring';
+export * from './planner';
