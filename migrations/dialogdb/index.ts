@@ -1,0 +1,4 @@
+import { Initial1763769600000 } from './1763769600000-initial';
+
+/** Listed by hand so the same array works compiled and under jest, with no glob paths. */
+export const dialogDbMigrations = [Initial1763769600000];

@@ -1,0 +1,4 @@
+import { Messages1763769600000 } from './1763769600000-messages';
+
+/** Applied to every shard, and to a new shard before it takes any traffic. */
+export const shardMigrations = [Messages1763769600000];

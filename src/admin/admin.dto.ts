@@ -1,0 +1,29 @@
+import { ApiProperty } from '@nestjs/swagger';
+
+export class RingPointDto {
+  @ApiProperty() point: number;
+  @ApiProperty() shard: string;
+}
+
+export class RingDto {
+  @ApiProperty() version: number;
+  @ApiProperty({ type: [RingPointDto] }) points: RingPointDto[];
+}
+
+export class RouteDto {
+  @ApiProperty() dialogId: string;
+  @ApiProperty({ description: 'CRC-32 of the dialog id, unsigned' }) hash: number;
+  @ApiProperty() shard: string;
+}
+
+export class ShardDto {
+  @ApiProperty() name: string;
+  @ApiProperty({ nullable: true, type: Number, description: 'null for a registered shard that is not on the ring' })
+  point: number | null;
+  @ApiProperty({ description: 'fraction of the ring this shard owns, 0..1' }) arcShare: number;
+  @ApiProperty({ nullable: true, type: Number }) rows: number | null;
+  @ApiProperty({ nullable: true, type: Number }) bytes: number | null;
+  @ApiProperty({ nullable: true, type: Number, description: 'inserts per second over the last minute' })
+  writeRate: number | null;
+  @ApiProperty() healthy: boolean;
+}

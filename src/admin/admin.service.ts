@@ -1,0 +1,39 @@
+import { Injectable } from '@nestjs/common';
+import { arcShare } from '../ring';
+import { RingService } from '../routing/ring.service';
+import { ShardRegistry } from '../shards/shard-registry';
+import { RingDto, RouteDto, ShardDto } from './admin.dto';
+import { ShardStatsService } from './shard-stats.service';
+
+@Injectable()
+export class AdminService {
+  constructor(
+    private readonly ringService: RingService,
+    private readonly registry: ShardRegistry,
+    private readonly stats: ShardStatsService,
+  ) {}
+
+  ring(): RingDto {
+    const { version, ring } = this.ringService.current();
+    return { version, points: ring.toJSON() };
+  }
+
+  route(dialogId: string): RouteDto {
+    const route = this.ringService.route(dialogId);
+    return { dialogId, hash: route.hash, shard: route.write };
+  }
+
+  /** Ring shards in point order, then registered shards that hold no arc (spares). */
+  async shards(): Promise<ShardDto[]> {
+    const { ring } = this.ringService.current();
+    const names = [...ring.shards(), ...this.registry.names().filter((n) => !ring.has(n)).sort()];
+    return Promise.all(
+      names.map(async (name) => ({
+        name,
+        point: ring.has(name) ? ring.pointOf(name) : null,
+        arcShare: ring.has(name) ? arcShare(ring.arcOf(name)) : 0,
+        ...(await this.stats.stats(name)),
+      })),
+    );
+  }
+}

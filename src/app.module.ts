@@ -1,0 +1,20 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import { AdminModule } from './admin/admin.module';
+import { AuthModule } from './auth/auth.module';
+import { CompatModule } from './compat/compat.module';
+import { ResolvedConfig } from './config/app-config';
+import { CoreModule } from './core.module';
+import { DialogsModule } from './dialogs/dialogs.module';
+import { HealthController } from './health/health.controller';
+import { MessagesModule } from './messages/messages.module';
+
+@Module({})
+export class AppModule {
+  static forRoot(config: ResolvedConfig): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [CoreModule.forRoot(config), AuthModule, DialogsModule, MessagesModule, CompatModule, AdminModule],
+      controllers: [HealthController],
+    };
+  }
+}

@@ -1,0 +1,29 @@
+import { CanActivate, ExecutionContext, ForbiddenException, Injectable, UnauthorizedException } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import { AuthUser, IS_ADMIN, IS_PUBLIC } from './auth.decorators';
+import { TokenService } from './token.service';
+
+/** Every route needs a bearer JWT unless marked @Public(); @AdminOnly() also needs the admin role. */
+@Injectable()
+export class AuthGuard implements CanActivate {
+  constructor(
+    private readonly reflector: Reflector,
+    private readonly tokens: TokenService,
+  ) {}
+
+  canActivate(context: ExecutionContext): boolean {
+    const targets = [context.getHandler(), context.getClass()];
+    if (this.reflector.getAllAndOverride<boolean>(IS_PUBLIC, targets)) return true;
+    const request = context.switchToHttp().getRequest<{ headers: Record<string, string | undefined>; user?: AuthUser }>();
+    const header = request.headers.authorization ?? '';
+    const match = /^Bearer\s+(\S+)$/i.exec(header);
+    if (!match) throw new UnauthorizedException('missing bearer token: send Authorization: Bearer <JWT>');
+    const user = this.tokens.verify(match[1]);
+    if (!user) throw new UnauthorizedException('invalid or expired token');
+    request.user = user;
+    if (this.reflector.getAllAndOverride<boolean>(IS_ADMIN, targets) && !user.admin) {
+      throw new ForbiddenException('this endpoint needs an admin token');
+    }
+    return true;
+  }
+}

@@ -1,0 +1,28 @@
+import { Command, CommandRunner, Option } from 'nest-commander';
+import { TokenService } from '../auth/token.service';
+
+interface TokenOptions {
+  admin?: boolean;
+  ttl?: string;
+}
+
+@Command({ name: 'token', arguments: '<userId>', description: 'print a signed JWT for a user (HS256, JWT_SECRET)' })
+export class TokenCommand extends CommandRunner {
+  constructor(private readonly tokens: TokenService) {
+    super();
+  }
+
+  async run([userId]: string[], options: TokenOptions): Promise<void> {
+    process.stdout.write(this.tokens.sign(userId, { admin: options.admin, expiresIn: options.ttl }) + '\n');
+  }
+
+  @Option({ flags: '--admin', description: 'add role "admin", which opens /admin' })
+  parseAdmin(): boolean {
+    return true;
+  }
+
+  @Option({ flags: '--ttl <duration>', description: 'lifetime such as 1h, 7d (default 7d)' })
+  parseTtl(value: string): string {
+    return value;
+  }
+}

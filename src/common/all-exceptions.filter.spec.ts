@@ -1,0 +1,40 @@
+import { BadRequestException } from '@nestjs/common';
+import { AllExceptionsFilter } from './all-exceptions.filter';
+import { DomainErrorCode, DomainException } from './domain.exception';
+
+describe('AllExceptionsFilter.toBody', () => {
+  const sut = new AllExceptionsFilter();
+
+  it('maps domain codes to their status and keeps their details', () => {
+    expect(sut.toBody(new DomainException(DomainErrorCode.ShardUnavailable, 'shard shard-1 is unavailable', { database: 'shard-1' }))).toEqual({
+      statusCode: 503,
+      error: 'Service Unavailable',
+      message: 'shard shard-1 is unavailable',
+      code: 'SHARD_UNAVAILABLE',
+      database: 'shard-1',
+    });
+    expect(sut.toBody(new DomainException(DomainErrorCode.NotAParticipant, 'no')).statusCode).toBe(403);
+    expect(sut.toBody(new DomainException(DomainErrorCode.DialogNotFound, 'no')).statusCode).toBe(404);
+    expect(sut.toBody(new DomainException(DomainErrorCode.InvalidCursor, 'no')).statusCode).toBe(400);
+  });
+
+  it('joins validation messages into one string', () => {
+    expect(sut.toBody(new BadRequestException(['text must be a string', 'text must not be blank']))).toEqual({
+      statusCode: 400,
+      error: 'Bad Request',
+      message: 'text must be a string; text must not be blank',
+    });
+  });
+
+  it("keeps Fastify's own 4xx (body too large)", () => {
+    const err = Object.assign(new Error('Request body is too large'), { statusCode: 413, code: 'FST_ERR_CTP_BODY_TOO_LARGE' });
+    expect(sut.toBody(err)).toEqual({ statusCode: 413, error: 'Payload Too Large', message: 'Request body is too large' });
+  });
+
+  it('turns an unreachable database into 503 and anything else into a bare 500', () => {
+    const refused = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' });
+    expect(sut.toBody(refused).statusCode).toBe(503);
+    const bug = sut.toBody(new TypeError('x is undefined'));
+    expect(bug).toEqual({ statusCode: 500, error: 'Internal Server Error', message: 'internal error' });
+  });
+});

@@ -1,0 +1,104 @@
+import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { DomainErrorCode, DomainException } from './domain.exception';
+import { isConnectionError } from './db-errors';
+
+export interface ErrorBody {
+  statusCode: number;
+  error: string;
+  message: string;
+  code?: string;
+  [extra: string]: unknown;
+}
+
+export function statusOf(code: DomainErrorCode): number {
+  switch (code) {
+    case DomainErrorCode.DialogNotFound:
+    case DomainErrorCode.MessageNotFound:
+    case DomainErrorCode.ShardNotFound:
+      return HttpStatus.NOT_FOUND;
+    case DomainErrorCode.NotAParticipant:
+    case DomainErrorCode.NotMessageAuthor:
+      return HttpStatus.FORBIDDEN;
+    case DomainErrorCode.InvalidCursor:
+    case DomainErrorCode.InvalidInput:
+      return HttpStatus.BAD_REQUEST;
+    case DomainErrorCode.ShardUnavailable:
+    case DomainErrorCode.DialogDbUnavailable:
+    case DomainErrorCode.RingUnavailable:
+      return HttpStatus.SERVICE_UNAVAILABLE;
+  }
+}
+
+function reasonPhrase(status: number): string {
+  const name = HttpStatus[status];
+  if (!name) return status >= 500 ? 'Server Error' : 'Error';
+  return name
+    .toLowerCase()
+    .split('_')
+    .map((w) => w[0].toUpperCase() + w.slice(1))
+    .join(' ');
+}
+
+function messageOf(response: unknown, fallback: string): string {
+  if (typeof response === 'string') return response;
+  const m = (response as { message?: unknown })?.message;
+  if (Array.isArray(m)) return m.join('; ');
+  if (typeof m === 'string') return m;
+  return fallback;
+}
+
+/**
+ * The one place that turns any failure into the JSON error contract
+ * `{ statusCode, error, message }`: clients never see a stack trace, and bad input
+ * (including what Fastify rejects before routing: bad JSON, huge bodies) is a 4xx.
+ */
+@Catch()
+export class AllExceptionsFilter implements ExceptionFilter {
+  private readonly logger = new Logger('Errors');
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    const reply = host.switchToHttp().getResponse<FastifyReply>();
+    const request = host.switchToHttp().getRequest<FastifyRequest>();
+    const body = this.toBody(exception);
+    if (body.statusCode >= 500) {
+      const detail = exception instanceof Error ? (exception.stack ?? exception.message) : String(exception);
+      this.logger.error(`${request?.method} ${request?.url} -> ${body.statusCode}: ${detail}`);
+    }
+    void reply.status(body.statusCode).header('content-type', 'application/json; charset=utf-8').send(body);
+  }
+
+  toBody(exception: unknown): ErrorBody {
+    if (exception instanceof DomainException) {
+      const statusCode = statusOf(exception.code);
+      return {
+        ...exception.details,
+        statusCode,
+        error: reasonPhrase(statusCode),
+        message: exception.message,
+        code: exception.code,
+      };
+    }
+    if (exception instanceof HttpException) {
+      const statusCode = exception.getStatus();
+      return { statusCode, error: reasonPhrase(statusCode), message: messageOf(exception.getResponse(), exception.message) };
+    }
+    // Fastify's own errors (body parsing, size limits) carry a 4xx statusCode.
+    const status = (exception as { statusCode?: unknown })?.statusCode;
+    if (typeof status === 'number' && status >= 400 && status < 500) {
+      return { statusCode: status, error: reasonPhrase(status), message: (exception as Error).message };
+    }
+    if (isConnectionError(exception)) {
+      return {
+        statusCode: HttpStatus.SERVICE_UNAVAILABLE,
+        error: reasonPhrase(HttpStatus.SERVICE_UNAVAILABLE),
+        message: 'a database is unavailable, try again shortly',
+      };
+    }
+    return {
+      statusCode: HttpStatus.INTERNAL_SERVER_ERROR,
+      error: reasonPhrase(HttpStatus.INTERNAL_SERVER_ERROR),
+      message: 'internal error',
+    };
+  }
+}

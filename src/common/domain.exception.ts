@@ -1,0 +1,25 @@
+/** Every failure the service reports on purpose; the filter maps each code to one HTTP status. */
+export enum DomainErrorCode {
+  DialogNotFound = 'DIALOG_NOT_FOUND',
+  NotAParticipant = 'NOT_A_PARTICIPANT',
+  MessageNotFound = 'MESSAGE_NOT_FOUND',
+  NotMessageAuthor = 'NOT_MESSAGE_AUTHOR',
+  InvalidCursor = 'INVALID_CURSOR',
+  InvalidInput = 'INVALID_INPUT',
+  ShardNotFound = 'SHARD_NOT_FOUND',
+  ShardUnavailable = 'SHARD_UNAVAILABLE',
+  DialogDbUnavailable = 'DIALOG_DB_UNAVAILABLE',
+  RingUnavailable = 'RING_UNAVAILABLE',
+}
+
+export class DomainException extends Error {
+  constructor(
+    readonly code: DomainErrorCode,
+    message: string,
+    /** Extra fields merged into the JSON error body, e.g. which shard is down. */
+    readonly details: Record<string, unknown> = {},
+  ) {
+    super(message);
+    this.name = 'DomainException';
+  }
+}

@@ -1,0 +1,54 @@
+import { Body, Controller, Get, HttpCode, Param, Post } from '@nestjs/common';
+import { ApiBearerAuth, ApiOperation, ApiProperty, ApiTags } from '@nestjs/swagger';
+import { AuthUser, CurrentUser } from '../auth/auth.decorators';
+import { UserIdPipe } from '../auth/user-id.pipe';
+import { DialogsService } from '../dialogs/dialogs.service';
+import { MessageTextDto } from '../messages/message.dto';
+import { MessagesService } from '../messages/messages.service';
+
+/** The OTUS spec's list has no paging; it returns this many newest messages, oldest first. */
+export const OTUS_LIST_LIMIT = 1000;
+
+export class OtusMessageDto {
+  @ApiProperty() from: string;
+  @ApiProperty() to: string;
+  @ApiProperty() text: string;
+}
+
+/**
+ * The public OTUS social-network dialog API: a one-to-one dialog between the caller and
+ * `user_id`, created on first use, on top of the same services as the native API.
+ */
+@ApiTags('otus-compat')
+@ApiBearerAuth()
+@Controller('dialog/:userId')
+export class OtusController {
+  constructor(
+    private readonly dialogs: DialogsService,
+    private readonly messages: MessagesService,
+  ) {}
+
+  @Post('send')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'send a message to user_id (200, empty body)' })
+  async sendDirect(
+    @CurrentUser() user: AuthUser,
+    @Param('userId', UserIdPipe) otherId: string,
+    @Body() dto: MessageTextDto,
+  ): Promise<void> {
+    const dialogId = await this.dialogs.direct(user.id, otherId);
+    await this.messages.send(user, dialogId, dto.text);
+  }
+
+  @Get('list')
+  @ApiOperation({ summary: `the dialog with user_id, oldest first (the newest ${OTUS_LIST_LIMIT})` })
+  async listDirect(@CurrentUser() user: AuthUser, @Param('userId', UserIdPipe) otherId: string): Promise<OtusMessageDto[]> {
+    const dialogId = await this.dialogs.direct(user.id, otherId);
+    const rows = await this.messages.newest(dialogId, OTUS_LIST_LIMIT);
+    return rows.reverse().map((m) => ({
+      from: m.author_id,
+      to: m.author_id === user.id ? otherId : user.id,
+      text: m.text,
+    }));
+  }
+}

@@ -1,0 +1,35 @@
+import { ConfigError, externalShards, loadConfig } from './app-config';
+
+describe('loadConfig', () => {
+  it('defaults to the embedded setup with two shards on port 3000', () => {
+    const sut = loadConfig({});
+    expect(sut).toMatchObject({ embedded: true, embeddedShards: 2, port: 3000, shardUrls: [], spareShards: [] });
+    expect(sut.dataDir).toMatch(/\.data$/);
+  });
+
+  it('uses external databases when DIALOG_DB_URL and SHARD_URLS are set', () => {
+    const sut = loadConfig({
+      DIALOG_DB_URL: 'postgres://u:p@db/dialogdb',
+      SHARD_URLS: 'postgres://u:p@m0/messagedb, postgres://u:p@m1/messagedb',
+      SPARE_SHARD_URLS: 'messagedb-2=postgres://u:p@m2/messagedb',
+      JWT_SECRET: 's',
+    });
+    expect(sut.embedded).toBe(false);
+    expect(externalShards(sut)).toEqual([
+      { name: 'shard-0', url: 'postgres://u:p@m0/messagedb' },
+      { name: 'shard-1', url: 'postgres://u:p@m1/messagedb' },
+    ]);
+    expect(sut.spareShards).toEqual([{ name: 'messagedb-2', url: 'postgres://u:p@m2/messagedb' }]);
+  });
+
+  it.each([
+    ['shards without dialogdb', { SHARD_URLS: 'postgres://x/y' }],
+    ['dialogdb without shards', { DIALOG_DB_URL: 'postgres://x/y', JWT_SECRET: 's' }],
+    ['external databases without JWT_SECRET', { DIALOG_DB_URL: 'postgres://x/y', SHARD_URLS: 'postgres://x/z' }],
+    ['a URL that is not postgres', { DIALOG_DB_URL: 'http://x/y', SHARD_URLS: 'postgres://x/z', JWT_SECRET: 's' }],
+    ['a bad port', { PORT: 'eighty' }],
+    ['a spare without a name', { SPARE_SHARD_URLS: 'postgres://x/y' }],
+  ])('rejects %s', (_name, env) => {
+    expect(() => loadConfig(env)).toThrow(ConfigError);
+  });
+});

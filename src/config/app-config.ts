@@ -1,0 +1,122 @@
+import * as path from 'node:path';
+
+/** Everything the service reads from its environment, parsed once at start. */
+export interface AppConfig {
+  port: number;
+  host: string;
+  /** Absent in the embedded default: the bootstrap fills it in from the servers it starts. */
+  jwtSecret?: string;
+  logLevel: string;
+  dataDir: string;
+  embedded: boolean;
+  embeddedShards: number;
+  embeddedPort: number;
+  dialogDbUrl?: string;
+  shardUrls: string[];
+  /** Databases registered at start but kept off the ring, ready to be resharding targets. */
+  spareShards: ShardConfig[];
+  /** Pool size per shard: small, because an instance holds one pool for every shard. */
+  shardPoolSize: number;
+  dialogPoolSize: number;
+  /** A query on a shard that is down must fail fast rather than hang a request. */
+  connectTimeoutMs: number;
+  statementTimeoutMs: number;
+  activityFlushMs: number;
+}
+
+/** The resolved configuration once databases are known (embedded servers started or URLs given). */
+export interface ResolvedConfig extends AppConfig {
+  jwtSecret: string;
+  dialogDbUrl: string;
+  /** The shards this start was given, in ring order for a fresh ring. */
+  shards: ShardConfig[];
+}
+
+export interface ShardConfig {
+  name: string;
+  url: string;
+}
+
+/** External shards are named by their position in SHARD_URLS, which is also their ring order. */
+export function externalShards(config: AppConfig): ShardConfig[] {
+  return config.shardUrls.map((url, i) => ({ name: `shard-${i}`, url }));
+}
+
+export class ConfigError extends Error {}
+
+function int(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new ConfigError(`${name} must be an integer from ${min} to ${max}, got "${raw}"`);
+  }
+  return value;
+}
+
+/** Shard names appear in URLs, logs and metrics labels, so they stay short and plain. */
+export const SHARD_NAME = /^[a-z0-9][a-z0-9_-]{0,62}$/;
+
+function isPostgresUrl(value: string): boolean {
+  try {
+    const url = new URL(value);
+    return url.protocol === 'postgres:' || url.protocol === 'postgresql:';
+  } catch {
+    return false;
+  }
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
+  const dialogDbUrl = env.DIALOG_DB_URL || undefined;
+  const shardUrls = (env.SHARD_URLS ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  if (dialogDbUrl && shardUrls.length === 0) {
+    throw new ConfigError('SHARD_URLS must list at least one shard when DIALOG_DB_URL is set');
+  }
+  if (!dialogDbUrl && shardUrls.length > 0) {
+    throw new ConfigError('DIALOG_DB_URL must be set when SHARD_URLS is set');
+  }
+  for (const url of [dialogDbUrl, ...shardUrls]) {
+    if (url && !isPostgresUrl(url)) throw new ConfigError(`not a postgres:// URL: "${url}"`);
+  }
+  const spareShards = (env.SPARE_SHARD_URLS ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
+    .map((pair) => {
+      const eq = pair.indexOf('=');
+      const name = pair.slice(0, eq).trim();
+      const url = pair.slice(eq + 1).trim();
+      if (eq <= 0 || !SHARD_NAME.test(name) || !isPostgresUrl(url)) {
+        throw new ConfigError(`SPARE_SHARD_URLS entries must be name=postgres://..., got "${pair}"`);
+      }
+      return { name, url };
+    });
+  const embedded = !dialogDbUrl;
+  const jwtSecret = env.JWT_SECRET || undefined;
+  if (!embedded && !jwtSecret) {
+    throw new ConfigError('JWT_SECRET must be set when external databases are used');
+  }
+  return {
+    port: int(env, 'PORT', 3000, 0, 65535),
+    host: env.HOST || '127.0.0.1',
+    jwtSecret,
+    logLevel: env.LOG_LEVEL || 'info',
+    dataDir: path.resolve(env.DATA_DIR || '.data'),
+    embedded,
+    embeddedShards: int(env, 'EMBEDDED_SHARDS', 2, 1, 64),
+    embeddedPort: int(env, 'EMBEDDED_PG_PORT', 54320, 1024, 65000),
+    dialogDbUrl,
+    shardUrls,
+    spareShards,
+    shardPoolSize: int(env, 'SHARD_POOL_SIZE', 20, 1, 500),
+    dialogPoolSize: int(env, 'DIALOG_POOL_SIZE', 10, 1, 500),
+    connectTimeoutMs: int(env, 'DB_CONNECT_TIMEOUT_MS', 2000, 100, 60000),
+    statementTimeoutMs: int(env, 'DB_STATEMENT_TIMEOUT_MS', 5000, 100, 600000),
+    activityFlushMs: int(env, 'ACTIVITY_FLUSH_MS', 1000, 50, 60000),
+  };
+}
+
+export const APP_CONFIG = Symbol('APP_CONFIG');

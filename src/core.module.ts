@@ -1,0 +1,45 @@
+import { DynamicModule, Global, Module } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { APP_CONFIG, ResolvedConfig } from './config/app-config';
+import { DialogDb } from './database/dialog-db';
+import { RingRepository } from './routing/ring.repository';
+import { RingService } from './routing/ring.service';
+import { TopologyService } from './routing/topology.service';
+import { ShardRegistry } from './shards/shard-registry';
+
+/** What every feature needs: the configuration, dialogdb, the shard pools and the ring. */
+@Global()
+@Module({})
+export class CoreModule {
+  static forRoot(config: ResolvedConfig): DynamicModule {
+    return {
+      module: CoreModule,
+      imports: [
+        TypeOrmModule.forRoot({
+          type: 'postgres',
+          url: config.dialogDbUrl,
+          synchronize: false,
+          migrationsRun: false,
+          logging: false,
+          retryAttempts: 3,
+          retryDelay: 1000,
+          extra: {
+            max: config.dialogPoolSize,
+            connectionTimeoutMillis: config.connectTimeoutMs,
+            statement_timeout: config.statementTimeoutMs,
+            application_name: 'chat-api',
+          },
+        }),
+      ],
+      providers: [
+        { provide: APP_CONFIG, useValue: config },
+        DialogDb,
+        ShardRegistry,
+        RingRepository,
+        RingService,
+        TopologyService,
+      ],
+      exports: [APP_CONFIG, DialogDb, ShardRegistry, RingRepository, RingService],
+    };
+  }
+}

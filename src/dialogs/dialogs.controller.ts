@@ -1,0 +1,29 @@
+import { Body, Controller, Get, Param, Post, Query } from '@nestjs/common';
+import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
+import { AuthUser, CurrentUser } from '../auth/auth.decorators';
+import { UuidPipe } from '../common/uuid.pipe';
+import { DEFAULT_PAGE, PageQueryDto } from '../common/page-query.dto';
+import { CreateDialogDto, DialogDto, DialogPageDto } from './dialog.dto';
+import { DialogsService } from './dialogs.service';
+
+@ApiTags('dialogs')
+@ApiBearerAuth()
+@Controller('dialogs')
+export class DialogsController {
+  constructor(private readonly dialogs: DialogsService) {}
+
+  @Post()
+  createDialog(@CurrentUser() user: AuthUser, @Body() dto: CreateDialogDto): Promise<DialogDto> {
+    return this.dialogs.create(user, dto);
+  }
+
+  @Get()
+  listDialogs(@CurrentUser() user: AuthUser, @Query() query: PageQueryDto): Promise<DialogPageDto> {
+    return this.dialogs.list(user, query.limit ?? DEFAULT_PAGE, query.before);
+  }
+
+  @Get(':id')
+  getDialog(@CurrentUser() user: AuthUser, @Param('id', new UuidPipe('dialog id')) id: string): Promise<DialogDto> {
+    return this.dialogs.get(user, id);
+  }
+}

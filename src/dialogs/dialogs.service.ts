@@ -1,0 +1,85 @@
+import { Injectable } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
+import { LRUCache } from 'lru-cache';
+import { AuthUser } from '../auth/auth.decorators';
+import { decodeCursor, encodeCursor } from '../common/cursor';
+import { DomainErrorCode, DomainException } from '../common/domain.exception';
+import { DialogAccessService } from './dialog-access.service';
+import { CreateDialogDto, DialogDto, DialogPageDto } from './dialog.dto';
+import { DialogRow, DialogsRepository } from './dialogs.repository';
+
+export function toDialogDto(row: DialogRow): DialogDto {
+  return {
+    id: row.id,
+    kind: row.kind,
+    title: row.title,
+    participantIds: row.participant_ids,
+    createdBy: row.created_by,
+    createdAt: row.created_at.toISOString(),
+    lastActivityAt: row.last_activity_at.toISOString(),
+  };
+}
+
+/** The key of the one-to-one dialog of two users, the same whichever of them asks. */
+export function directKey(a: string, b: string): string {
+  return JSON.stringify([a, b].sort());
+}
+
+@Injectable()
+export class DialogsService {
+  private readonly directIds = new LRUCache<string, string>({ max: 200_000 });
+
+  constructor(
+    private readonly dialogs: DialogsRepository,
+    private readonly access: DialogAccessService,
+  ) {}
+
+  async create(user: AuthUser, dto: CreateDialogDto): Promise<DialogDto> {
+    const participantIds = [...new Set([user.id, ...dto.participantIds])];
+    const id = await this.dialogs.create({
+      id: randomUUID(),
+      kind: 'group',
+      title: dto.title ?? null,
+      createdBy: user.id,
+      participantIds,
+    });
+    this.access.remember(id, participantIds);
+    return this.get(user, id);
+  }
+
+  async get(user: AuthUser, id: string): Promise<DialogDto> {
+    await this.access.assertParticipant(id, user.id);
+    const row = await this.dialogs.findById(id);
+    if (!row) throw new DomainException(DomainErrorCode.DialogNotFound, `dialog ${id} not found`);
+    return toDialogDto(row);
+  }
+
+  async list(user: AuthUser, limit: number, cursor?: string): Promise<DialogPageDto> {
+    const after = cursor ? decodeCursor('dialogs', cursor, 2) : undefined;
+    const rows = await this.dialogs.listForUser(
+      user.id,
+      limit + 1,
+      after && { activity: after[0], id: after[1] },
+    );
+    const page = rows.slice(0, limit);
+    const last = page[page.length - 1];
+    return {
+      items: page.map(toDialogDto),
+      nextCursor: rows.length > limit ? encodeCursor('dialogs', [last.activity_key, last.id]) : null,
+    };
+  }
+
+  /** The OTUS API's one-to-one dialog between the caller and another user, created on first use. */
+  async direct(userId: string, otherId: string): Promise<string> {
+    const key = directKey(userId, otherId);
+    const cached = this.directIds.get(key);
+    if (cached) return cached;
+    const participantIds = [...new Set([userId, otherId])];
+    const id =
+      (await this.dialogs.findDirect(key)) ??
+      (await this.dialogs.create({ id: randomUUID(), kind: 'direct', title: null, createdBy: userId, participantIds, directKey: key }));
+    this.access.remember(id, participantIds);
+    this.directIds.set(key, id);
+    return id;
+  }
+}

@@ -1,0 +1,37 @@
+import 'reflect-metadata';
+import { Logger } from '@nestjs/common';
+import { createApp, migrateAll, resolveDatabases } from './bootstrap';
+import { ConfigError, loadConfig } from './config/app-config';
+
+async function main(): Promise<void> {
+  const log = new Logger('Main');
+  const { config, fleet } = await resolveDatabases(loadConfig());
+  try {
+    await migrateAll(config);
+    const app = await createApp(config);
+    await app.listen(config.port, config.host);
+    const url = `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${config.port}`;
+    log.log(`serving on ${url} (API docs at ${url}/docs)`);
+    if (fleet) {
+      log.log(`embedded Postgres data is kept in ${config.dataDir}`);
+      log.log(`get a token: npm run -s cli -- token <userId>   (admin: add --admin)`);
+    }
+    const stop = async (signal: string) => {
+      log.log(`${signal}: shutting down`);
+      await app.close();
+      await fleet?.stop();
+      process.exit(0);
+    };
+    process.once('SIGINT', () => void stop('SIGINT'));
+    process.once('SIGTERM', () => void stop('SIGTERM'));
+  } catch (err) {
+    await fleet?.stop();
+    throw err;
+  }
+}
+
+main().catch((err: unknown) => {
+  const message = err instanceof ConfigError ? `configuration: ${err.message}` : err instanceof Error ? (err.stack ?? err.message) : String(err);
+  new Logger('Main').error(message);
+  process.exit(1);
+});

@@ -1,0 +1,38 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { IsOptional, IsString, Length, Matches } from 'class-validator';
+
+/** Long enough for any chat message, short enough that one row stays well inside a page. */
+export const MAX_TEXT = 4096;
+
+export class MessageTextDto {
+  @ApiProperty({ minLength: 1, maxLength: MAX_TEXT })
+  @IsString()
+  @Length(1, MAX_TEXT)
+  @Matches(/\S/, { message: 'text must not be blank' })
+  text: string;
+}
+
+export class SendMessageDto extends MessageTextDto {
+  @ApiPropertyOptional({
+    maxLength: 64,
+    description: 'client-chosen idempotency key: a retry with the same key returns the first message (200)',
+  })
+  @IsOptional()
+  @IsString()
+  @Length(1, 64)
+  clientMessageId?: string;
+}
+
+export class MessageDto {
+  @ApiProperty({ format: 'uuid', description: 'UUIDv7: id order is time order' }) id: string;
+  @ApiProperty({ format: 'uuid' }) dialogId: string;
+  @ApiProperty() authorId: string;
+  @ApiProperty() text: string;
+  @ApiProperty() createdAt: string;
+  @ApiPropertyOptional({ nullable: true, type: String }) editedAt: string | null;
+}
+
+export class MessagePageDto {
+  @ApiProperty({ type: [MessageDto], description: 'newest first' }) items: MessageDto[];
+  @ApiProperty({ nullable: true, type: String }) nextCursor: string | null;
+}

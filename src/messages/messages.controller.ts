@@ -1,0 +1,58 @@
+import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query, Res } from '@nestjs/common';
+import { ApiBearerAuth, ApiOkResponse, ApiCreatedResponse, ApiTags } from '@nestjs/swagger';
+import type { FastifyReply } from 'fastify';
+import { AuthUser, CurrentUser } from '../auth/auth.decorators';
+import { DEFAULT_PAGE, PageQueryDto } from '../common/page-query.dto';
+import { UuidPipe } from '../common/uuid.pipe';
+import { MessageTextDto, MessageDto, MessagePageDto, SendMessageDto } from './message.dto';
+import { MessagesService } from './messages.service';
+
+@ApiTags('messages')
+@ApiBearerAuth()
+@Controller('dialogs/:dialogId/messages')
+export class MessagesController {
+  constructor(private readonly messages: MessagesService) {}
+
+  @Post()
+  @ApiCreatedResponse({ type: MessageDto, description: 'sent' })
+  @ApiOkResponse({ type: MessageDto, description: 'a retry: the first message with this clientMessageId' })
+  async sendMessage(
+    @CurrentUser() user: AuthUser,
+    @Param('dialogId', new UuidPipe('dialog id')) dialogId: string,
+    @Body() dto: SendMessageDto,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<MessageDto> {
+    const { message, created } = await this.messages.send(user, dialogId, dto.text, dto.clientMessageId);
+    void reply.status(created ? 201 : 200);
+    return message;
+  }
+
+  @Get()
+  listMessages(
+    @CurrentUser() user: AuthUser,
+    @Param('dialogId', new UuidPipe('dialog id')) dialogId: string,
+    @Query() query: PageQueryDto,
+  ): Promise<MessagePageDto> {
+    return this.messages.list(user, dialogId, query.limit ?? DEFAULT_PAGE, query.before);
+  }
+
+  @Patch(':messageId')
+  editMessage(
+    @CurrentUser() user: AuthUser,
+    @Param('dialogId', new UuidPipe('dialog id')) dialogId: string,
+    @Param('messageId', new UuidPipe('message id')) messageId: string,
+    @Body() dto: MessageTextDto,
+  ): Promise<MessageDto> {
+    return this.messages.edit(user, dialogId, messageId, dto.text);
+  }
+
+  @Delete(':messageId')
+  @HttpCode(204)
+  deleteMessage(
+    @CurrentUser() user: AuthUser,
+    @Param('dialogId', new UuidPipe('dialog id')) dialogId: string,
+    @Param('messageId', new UuidPipe('message id')) messageId: string,
+  ): Promise<void> {
+    return this.messages.delete(user, dialogId, messageId);
+  }
+}

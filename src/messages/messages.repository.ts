@@ -1,0 +1,112 @@
+import { Injectable } from '@nestjs/common';
+import { ShardRegistry } from '../shards/shard-registry';
+
+export interface MessageRow {
+  id: string;
+  dialog_id: string;
+  author_id: string;
+  text: string;
+  created_at: Date;
+  edited_at: Date | null;
+  deleted_at: Date | null;
+}
+
+export interface NewMessage {
+  id: string;
+  dialogId: string;
+  ringHash: number;
+  authorId: string;
+  text: string;
+  clientMessageId: string | null;
+  createdAt: Date;
+}
+
+const COLUMNS = 'id, dialog_id, author_id, text, created_at, edited_at, deleted_at';
+
+/**
+ * All SQL on the messages table. Every statement names the dialog, so it is one index
+ * lookup on one shard; statements are prepared once per connection (named) because they
+ * run on every request.
+ */
+@Injectable()
+export class MessagesRepository {
+  constructor(private readonly shards: ShardRegistry) {}
+
+  /** Inserts the message, or returns null when this author already sent this clientMessageId. */
+  async insert(shard: string, m: NewMessage): Promise<MessageRow | null> {
+    const rows = await this.shards.query<MessageRow>(
+      shard,
+      `INSERT INTO messages (dialog_id, id, ring_hash, author_id, text, client_message_id, created_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7)
+       ON CONFLICT (dialog_id, author_id, client_message_id) WHERE client_message_id IS NOT NULL DO NOTHING
+       RETURNING ${COLUMNS}`,
+      [m.dialogId, m.id, m.ringHash, m.authorId, m.text, m.clientMessageId, m.createdAt],
+      'message_insert',
+    );
+    return rows[0] ?? null;
+  }
+
+  async findByClientId(shard: string, dialogId: string, authorId: string, clientMessageId: string): Promise<MessageRow | null> {
+    const rows = await this.shards.query<MessageRow>(
+      shard,
+      `SELECT ${COLUMNS} FROM messages WHERE dialog_id = $1 AND author_id = $2 AND client_message_id = $3`,
+      [dialogId, authorId, clientMessageId],
+      'message_by_client_id',
+    );
+    return rows[0] ?? null;
+  }
+
+  async findById(shard: string, dialogId: string, id: string): Promise<MessageRow | null> {
+    const rows = await this.shards.query<MessageRow>(
+      shard,
+      `SELECT ${COLUMNS} FROM messages WHERE dialog_id = $1 AND id = $2`,
+      [dialogId, id],
+      'message_by_id',
+    );
+    return rows[0] ?? null;
+  }
+
+  /** Live messages of a dialog, newest first, strictly older than `before` when given. */
+  async page(shard: string, dialogId: string, limit: number, before?: string): Promise<MessageRow[]> {
+    if (before) {
+      return this.shards.query<MessageRow>(
+        shard,
+        `SELECT ${COLUMNS} FROM messages WHERE dialog_id = $1 AND id < $2 AND deleted_at IS NULL ORDER BY id DESC LIMIT $3`,
+        [dialogId, before, limit],
+        'message_page_before',
+      );
+    }
+    return this.shards.query<MessageRow>(
+      shard,
+      `SELECT ${COLUMNS} FROM messages WHERE dialog_id = $1 AND deleted_at IS NULL ORDER BY id DESC LIMIT $2`,
+      [dialogId, limit],
+      'message_page',
+    );
+  }
+
+  /** Edits the author's own live message; null when there is no such message. */
+  async edit(shard: string, dialogId: string, id: string, authorId: string, text: string): Promise<MessageRow | null> {
+    const rows = await this.shards.query<MessageRow>(
+      shard,
+      `UPDATE messages SET text = $4, edited_at = now()
+       WHERE dialog_id = $1 AND id = $2 AND author_id = $3 AND deleted_at IS NULL
+       RETURNING ${COLUMNS}`,
+      [dialogId, id, authorId, text],
+    );
+    return rows[0] ?? null;
+  }
+
+  /**
+   * Soft delete: the row stays as a tombstone (so a copy made during a reshard can never bring
+   * it back) but its text is gone.
+   */
+  async softDelete(shard: string, dialogId: string, id: string, authorId: string): Promise<boolean> {
+    const rows = await this.shards.query(
+      shard,
+      `UPDATE messages SET text = '', deleted_at = now()
+       WHERE dialog_id = $1 AND id = $2 AND author_id = $3 AND deleted_at IS NULL RETURNING id`,
+      [dialogId, id, authorId],
+    );
+    return rows.length > 0;
+  }
+}

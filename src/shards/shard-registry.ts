@@ -1,0 +1,91 @@
+import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
+import { Pool, QueryResultRow } from 'pg';
+import { APP_CONFIG, ResolvedConfig } from '../config/app-config';
+import { withAvailability } from '../common/db-errors';
+import { DomainErrorCode, DomainException } from '../common/domain.exception';
+
+export interface ShardHandle {
+  readonly name: string;
+  readonly url: string;
+  readonly pool: Pool;
+}
+
+/**
+ * One pg pool per shard, created at runtime as shards are registered. A pool connects
+ * lazily, so a shard that is down never blocks start-up: its requests fail fast with 503
+ * and it recovers by itself when the server is back.
+ */
+@Injectable()
+export class ShardRegistry implements OnApplicationShutdown {
+  private readonly logger = new Logger(ShardRegistry.name);
+  private readonly shards = new Map<string, ShardHandle>();
+
+  constructor(@Inject(APP_CONFIG) private readonly config: ResolvedConfig) {}
+
+  names(): string[] {
+    return [...this.shards.keys()];
+  }
+
+  has(name: string): boolean {
+    return this.shards.has(name);
+  }
+
+  get(name: string): ShardHandle {
+    const shard = this.shards.get(name);
+    if (!shard) throw new DomainException(DomainErrorCode.ShardNotFound, `unknown shard ${name}`, { shard: name });
+    return shard;
+  }
+
+  /** Adds a shard, or replaces its pool when its URL changed. */
+  add(name: string, url: string): ShardHandle {
+    const existing = this.shards.get(name);
+    if (existing?.url === url) return existing;
+    if (existing) void this.endPool(existing);
+    const pool = new Pool({
+      connectionString: url,
+      // Every instance holds a pool per shard, so pools stay small; raise SHARD_POOL_SIZE
+      // rather than the server's max_connections when one instance needs more.
+      max: this.config.shardPoolSize,
+      connectionTimeoutMillis: this.config.connectTimeoutMs,
+      statement_timeout: this.config.statementTimeoutMs,
+      idleTimeoutMillis: 30_000,
+      application_name: 'chat-api',
+    });
+    // Idle clients of a stopped server emit errors; without a listener they crash the process.
+    pool.on('error', (err) => this.logger.warn(`shard ${name}: idle connection error: ${err.message}`));
+    const handle = { name, url, pool };
+    this.shards.set(name, handle);
+    return handle;
+  }
+
+  async remove(name: string): Promise<void> {
+    const shard = this.shards.get(name);
+    if (!shard) return;
+    this.shards.delete(name);
+    await this.endPool(shard);
+  }
+
+  /** Runs one statement on a shard; an unreachable shard becomes a 503 naming it. */
+  async query<R extends QueryResultRow>(
+    name: string,
+    text: string,
+    values: unknown[],
+    statementName?: string,
+  ): Promise<R[]> {
+    const { pool } = this.get(name);
+    return withAvailability(DomainErrorCode.ShardUnavailable, name, async () => {
+      const result = await pool.query<R>(statementName ? { name: statementName, text, values } : { text, values });
+      return result.rows;
+    });
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    const all = [...this.shards.values()];
+    this.shards.clear();
+    await Promise.all(all.map((s) => this.endPool(s)));
+  }
+
+  private async endPool(shard: ShardHandle): Promise<void> {
+    await shard.pool.end().catch((err: Error) => this.logger.warn(`shard ${shard.name}: closing pool: ${err.message}`));
+  }
+}

@@ -1,0 +1,113 @@
+import { JwtService } from '@nestjs/jwt';
+import { startCluster, TestCluster } from './support/pg-cluster';
+import { startTestApp, TestApp } from './support/test-app';
+
+/** Every error is JSON `{ statusCode, error, message }` with the right 4xx; never a 5xx. */
+function expectError(res: { status: number; body: Record<string, unknown> }, status: number, message?: RegExp): void {
+  expect(res.status).toBe(status);
+  expect(res.body).toMatchObject({ statusCode: status, error: expect.any(String), message: expect.any(String) });
+  if (message) expect(res.body.message).toMatch(message);
+}
+
+describe('authorization and bad input', () => {
+  let cluster: TestCluster;
+  let t: TestApp;
+  let dialogId: string;
+  let messageId: string;
+
+  beforeAll(async () => {
+    cluster = await startCluster({ shards: 2 });
+    t = await startTestApp(cluster);
+    dialogId = (await t.http.post('/dialogs').set(t.auth('alice')).send({ participantIds: ['bob'] }).expect(201)).body.id;
+    messageId = (await t.http.post(`/dialogs/${dialogId}/messages`).set(t.auth('alice')).send({ text: 'hi' }).expect(201)).body.id;
+  });
+
+  afterAll(async () => {
+    await t?.close();
+    await cluster?.destroy();
+  });
+
+  describe('tokens', () => {
+    it.each([
+      ['no header', undefined],
+      ['not a bearer', 'Basic YWxpY2U6cHc='],
+      ['garbage', 'Bearer not.a.jwt'],
+      ['signed with another secret', `Bearer ${new JwtService({ secret: 'other' }).sign({ sub: 'alice' })}`],
+      ['expired', `Bearer ${new JwtService({ secret: 'test-secret' }).sign({ sub: 'alice' }, { expiresIn: -10 })}`],
+      ['without sub', `Bearer ${new JwtService({ secret: 'test-secret' }).sign({ role: 'admin' })}`],
+      ['with a 65-character sub', `Bearer ${new JwtService({ secret: 'test-secret' }).sign({ sub: 'x'.repeat(65) })}`],
+      ['alg none', `Bearer ${Buffer.from('{"alg":"none"}').toString('base64url')}.${Buffer.from('{"sub":"alice"}').toString('base64url')}.`],
+    ])('401 for %s', async (_name, header) => {
+      const req = t.http.get('/dialogs');
+      const res = header ? await req.set('Authorization', header) : await req;
+      expectError(res, 401);
+    });
+
+    it('keeps /health and /docs open', async () => {
+      await t.http.get('/health').expect(200);
+      await t.http.get('/docs').expect(200);
+      const doc = await t.http.get('/docs-json').expect(200);
+      expect(Object.keys(doc.body.paths)).toEqual(expect.arrayContaining(['/dialogs/{dialogId}/messages', '/admin/ring']));
+    });
+
+    it('opens /admin only to role admin', async () => {
+      expectError(await t.http.get('/admin/ring').set(t.auth('alice')), 403, /admin/);
+      await t.http.get('/admin/ring').set(t.auth('root', { admin: true })).expect(200);
+    });
+  });
+
+  describe('participants only', () => {
+    it('403 for a non-participant on every dialog route', async () => {
+      const eve = t.auth('eve');
+      expectError(await t.http.get(`/dialogs/${dialogId}`).set(eve), 403);
+      expectError(await t.http.get(`/dialogs/${dialogId}/messages`).set(eve), 403);
+      expectError(await t.http.post(`/dialogs/${dialogId}/messages`).set(eve).send({ text: 'x' }), 403);
+      expectError(await t.http.patch(`/dialogs/${dialogId}/messages/${messageId}`).set(eve).send({ text: 'x' }), 403);
+      expectError(await t.http.delete(`/dialogs/${dialogId}/messages/${messageId}`).set(eve), 403);
+    });
+
+    it('404 for a dialog that does not exist', async () => {
+      const missing = '00000000-0000-4000-8000-000000000000';
+      expectError(await t.http.get(`/dialogs/${missing}`).set(t.auth('alice')), 404);
+      expectError(await t.http.post(`/dialogs/${missing}/messages`).set(t.auth('alice')).send({ text: 'x' }), 404);
+      expectError(await t.http.get(`/dialogs/${missing}/messages`).set(t.auth('alice')), 404);
+    });
+  });
+
+  describe('bad input is a 4xx, never a 5xx', () => {
+    const cases: Array<[string, () => Promise<{ status: number; body: Record<string, unknown> }>, number, RegExp?]> = [
+      ['a malformed dialog id', () => t.http.get('/dialogs/123').set(t.auth('alice')), 400, /UUID/],
+      ['a malformed message id', () => t.http.patch(`/dialogs/${dialogId}/messages/xyz`).set(t.auth('alice')).send({ text: 'x' }), 400, /UUID/],
+      ['empty text', () => t.http.post(`/dialogs/${dialogId}/messages`).set(t.auth('alice')).send({ text: '' }), 400, /text/],
+      ['blank text', () => t.http.post(`/dialogs/${dialogId}/messages`).set(t.auth('alice')).send({ text: '  \n ' }), 400, /blank/],
+      ['text over 4096 characters', () => t.http.post(`/dialogs/${dialogId}/messages`).set(t.auth('alice')).send({ text: 'x'.repeat(4097) }), 400, /4096/],
+      ['text of the wrong type', () => t.http.post(`/dialogs/${dialogId}/messages`).set(t.auth('alice')).send({ text: 42 }), 400, /text/],
+      ['an unknown field', () => t.http.post(`/dialogs/${dialogId}/messages`).set(t.auth('alice')).send({ text: 'x', admin: true }), 400, /admin/],
+      ['a too long clientMessageId', () => t.http.post(`/dialogs/${dialogId}/messages`).set(t.auth('alice')).send({ text: 'x', clientMessageId: 'k'.repeat(65) }), 400, /clientMessageId/],
+      ['a non-JSON body', () => t.http.post(`/dialogs/${dialogId}/messages`).set(t.auth('alice')).set('Content-Type', 'application/json').send('{"text":'), 400, /JSON/],
+      ['a JSON array body', () => t.http.post(`/dialogs/${dialogId}/messages`).set(t.auth('alice')).send([1, 2]), 400],
+      ['a huge body', () => t.http.post(`/dialogs/${dialogId}/messages`).set(t.auth('alice')).send({ text: 'x'.repeat(100_000) }), 413],
+      ['limit 0', () => t.http.get(`/dialogs/${dialogId}/messages?limit=0`).set(t.auth('alice')), 400, /limit/],
+      ['limit 201', () => t.http.get(`/dialogs/${dialogId}/messages?limit=201`).set(t.auth('alice')), 400, /limit/],
+      ['limit not a number', () => t.http.get(`/dialogs/${dialogId}/messages?limit=ten`).set(t.auth('alice')), 400, /limit/],
+      ['a garbage cursor', () => t.http.get(`/dialogs/${dialogId}/messages?before=%%%`).set(t.auth('alice')), 400],
+      ['a forged cursor', () => t.http.get(`/dialogs/${dialogId}/messages?before=${Buffer.from('[1,"messages","x"]').toString('base64url')}`).set(t.auth('alice')), 400, /cursor/],
+      ['a messages cursor on /dialogs', () => t.http.get(`/dialogs?before=${Buffer.from(JSON.stringify([1, 'messages', messageId])).toString('base64url')}`).set(t.auth('alice')), 400, /cursor/],
+      ['participantIds missing', () => t.http.post('/dialogs').set(t.auth('alice')).send({}), 400, /participantIds/],
+      ['participantIds empty', () => t.http.post('/dialogs').set(t.auth('alice')).send({ participantIds: [] }), 400, /participantIds/],
+      ['a 65-character participant', () => t.http.post('/dialogs').set(t.auth('alice')).send({ participantIds: ['u'.repeat(65)] }), 400, /participant/],
+      ['too many participants', () => t.http.post('/dialogs').set(t.auth('alice')).send({ participantIds: Array.from({ length: 101 }, (_, i) => `u${i}`) }), 400, /participantIds/],
+      ['an OTUS user id over 64 characters', () => t.http.post(`/dialog/${'u'.repeat(65)}/send`).set(t.auth('alice')).send({ text: 'x' }), 400, /user id/],
+      ['an OTUS send without text', () => t.http.post('/dialog/bob/send').set(t.auth('alice')).send({}), 400, /text/],
+      ['an unknown route', () => t.http.get('/nope').set(t.auth('alice')), 404],
+    ];
+
+    // Objects, not rows: rows without the optional pattern would make jest pass `done` in its place.
+    it.each(cases.map(([name, call, status, message]) => ({ name, call, status, message })))(
+      '$name',
+      async ({ call, status, message }) => {
+        expectError(await call(), status, message);
+      },
+    );
+  });
+});

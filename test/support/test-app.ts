@@ -1,0 +1,52 @@
+import { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { Client } from 'pg';
+import request from 'supertest';
+import TestAgent from 'supertest/lib/agent';
+import { TokenService } from '../../src/auth/token.service';
+import { createApp, migrateAll, resolveDatabases } from '../../src/bootstrap';
+import { loadConfig, ResolvedConfig } from '../../src/config/app-config';
+import { TestCluster } from './pg-cluster';
+
+export interface TestApp {
+  app: NestFastifyApplication;
+  config: ResolvedConfig;
+  http: TestAgent;
+  token(userId: string, opts?: { admin?: boolean }): string;
+  auth(userId: string, opts?: { admin?: boolean }): { Authorization: string };
+  close(): Promise<void>;
+}
+
+/** The real application on a test cluster: migrations, Fastify, every module; no mocks. */
+export async function startTestApp(cluster: TestCluster, env: NodeJS.ProcessEnv = {}): Promise<TestApp> {
+  const base = loadConfig({
+    DIALOG_DB_URL: cluster.dialogDbUrl,
+    SHARD_URLS: cluster.shardUrls.join(','),
+    JWT_SECRET: 'test-secret',
+    LOG_LEVEL: 'silent',
+    ...env,
+  });
+  const quiet = { log: () => undefined };
+  const { config } = await resolveDatabases(base, quiet);
+  await migrateAll(config, quiet);
+  const app = await createApp(config);
+  const tokens = app.get(TokenService);
+  return {
+    app,
+    config,
+    http: request(app.getHttpServer()),
+    token: (userId, opts) => tokens.sign(userId, opts),
+    auth: (userId, opts) => ({ Authorization: `Bearer ${tokens.sign(userId, opts)}` }),
+    close: () => app.close(),
+  };
+}
+
+/** Runs SQL straight on a database, to check what the API really stored where. */
+export async function sql<R = Record<string, unknown>>(url: string, text: string, values: unknown[] = []): Promise<R[]> {
+  const client = new Client({ connectionString: url });
+  await client.connect();
+  try {
+    return (await client.query(text, values)).rows as R[];
+  } finally {
+    await client.end();
+  }
+}
