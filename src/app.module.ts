@@ -7,13 +7,23 @@ import { CoreModule } from './core.module';
 import { DialogsModule } from './dialogs/dialogs.module';
 import { HealthController } from './health/health.controller';
 import { MessagesModule } from './messages/messages.module';
+import { ReshardModule } from './reshard/reshard.module';
+import { ShardProvisioner } from './reshard/provisioner';
 
 @Module({})
 export class AppModule {
-  static forRoot(config: ResolvedConfig): DynamicModule {
+  static forRoot(config: ResolvedConfig, provisioner: ShardProvisioner | null = null): DynamicModule {
     return {
       module: AppModule,
-      imports: [CoreModule.forRoot(config), AuthModule, DialogsModule, MessagesModule, CompatModule, AdminModule],
+      imports: [
+        CoreModule.forRoot(config, provisioner),
+        AuthModule,
+        DialogsModule,
+        MessagesModule,
+        CompatModule,
+        AdminModule,
+        ReshardModule,
+      ],
       controllers: [HealthController],
     };
   }

@@ -7,6 +7,8 @@ import { AllExceptionsFilter } from './common/all-exceptions.filter';
 import { AppConfig, externalShards, ResolvedConfig } from './config/app-config';
 import { runMigrations } from './database/migrate';
 import { EmbeddedFleet } from './embedded/embedded-fleet';
+import { LatencyTracker } from './reshard/latency-tracker';
+import { ShardProvisioner } from './reshard/provisioner';
 
 /** Requests larger than this are refused with 413 before any parsing work. */
 export const BODY_LIMIT = 64 * 1024;
@@ -50,9 +52,9 @@ export async function migrateAll(config: ResolvedConfig, log: ProgressLog = new 
 }
 
 /** The HTTP application, configured the same way for `npm start` and for the tests. */
-export async function createApp(config: ResolvedConfig): Promise<NestFastifyApplication> {
+export async function createApp(config: ResolvedConfig, provisioner: ShardProvisioner | null = null): Promise<NestFastifyApplication> {
   const app = await NestFactory.create<NestFastifyApplication>(
-    AppModule.forRoot(config),
+    AppModule.forRoot(config, provisioner),
     new FastifyAdapter({ bodyLimit: BODY_LIMIT }),
     { logger: config.logLevel === 'silent' ? false : undefined },
   );
@@ -70,6 +72,15 @@ export async function createApp(config: ResolvedConfig): Promise<NestFastifyAppl
       .build(),
   );
   SwaggerModule.setup('docs', app, document);
+  // Live latency of the message path, which the reshard copier watches to back off.
+  const latency = app.get(LatencyTracker);
+  app
+    .getHttpAdapter()
+    .getInstance()
+    .addHook('onResponse', (request, reply, done) => {
+      if (request.url.startsWith('/dialog')) latency.record(reply.elapsedTime);
+      done();
+    });
   await app.init();
   await app.getHttpAdapter().getInstance().ready();
   return app;

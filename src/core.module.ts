@@ -2,16 +2,21 @@ import { DynamicModule, Global, Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { APP_CONFIG, ResolvedConfig } from './config/app-config';
 import { DialogDb } from './database/dialog-db';
+import { LatencyTracker } from './reshard/latency-tracker';
+import { SHARD_PROVISIONER, ShardProvisioner } from './reshard/provisioner';
 import { RingRepository } from './routing/ring.repository';
 import { RingService } from './routing/ring.service';
 import { TopologyService } from './routing/topology.service';
 import { ShardRegistry } from './shards/shard-registry';
 
-/** What every feature needs: the configuration, dialogdb, the shard pools and the ring. */
+/**
+ * What every feature needs: the configuration, dialogdb, the shard pools and the ring, and
+ * (embedded default only) what makes databases for new shards.
+ */
 @Global()
 @Module({})
 export class CoreModule {
-  static forRoot(config: ResolvedConfig): DynamicModule {
+  static forRoot(config: ResolvedConfig, provisioner: ShardProvisioner | null = null): DynamicModule {
     return {
       module: CoreModule,
       imports: [
@@ -33,13 +38,15 @@ export class CoreModule {
       ],
       providers: [
         { provide: APP_CONFIG, useValue: config },
+        { provide: SHARD_PROVISIONER, useValue: provisioner },
+        LatencyTracker,
         DialogDb,
         ShardRegistry,
         RingRepository,
         RingService,
         TopologyService,
       ],
-      exports: [APP_CONFIG, DialogDb, ShardRegistry, RingRepository, RingService],
+      exports: [APP_CONFIG, SHARD_PROVISIONER, LatencyTracker, DialogDb, ShardRegistry, RingRepository, RingService],
     };
   }
 }

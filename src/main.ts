@@ -8,7 +8,7 @@ async function main(): Promise<void> {
   const { config, fleet } = await resolveDatabases(loadConfig());
   try {
     await migrateAll(config);
-    const app = await createApp(config);
+    const app = await createApp(config, fleet ?? null);
     await app.listen(config.port, config.host);
     const url = `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${config.port}`;
     log.log(`serving on ${url} (API docs at ${url}/docs)`);

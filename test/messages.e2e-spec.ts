@@ -49,7 +49,7 @@ describe('dialogs and messages on real shards', () => {
       const sent = await t.http.post(`/dialogs/${dialogId}/messages`).set(t.auth('bob')).send({ text: `to ${shard}` }).expect(201);
       expect(sent.body).toMatchObject({ dialogId, authorId: 'bob', text: `to ${shard}` });
       const route = await t.http.get(`/admin/route/${dialogId}`).set(t.auth('ops', { admin: true })).expect(200);
-      expect(route.body).toEqual({ dialogId, hash: ringHash(dialogId), shard });
+      expect(route.body).toEqual({ dialogId, hash: ringHash(dialogId), shard, reads: [shard] });
 
       const owner = shard === 'shard-0' ? 0 : 1;
       const onOwner = await sql(cluster.shardUrls[owner], 'SELECT text, ring_hash FROM messages WHERE id = $1', [sent.body.id]);
@@ -196,7 +196,7 @@ describe('dialogs and messages on real shards', () => {
     expect(shards.body.map((s: { name: string }) => s.name)).toEqual(['shard-0', 'shard-1']);
     for (const [i, s] of (shards.body as Array<Record<string, unknown>>).entries()) {
       const [{ n }] = await sql<{ n: string }>(cluster.shardUrls[i], 'SELECT count(*) AS n FROM messages');
-      expect(s).toMatchObject({ point: i === 0 ? 0 : 2147483647, rows: Number(n), healthy: true });
+      expect(s).toMatchObject({ point: i === 0 ? 0 : 2147483647, rows: Number(n), healthy: true, status: 'active' });
       expect(s.arcShare).toBeCloseTo(0.5, 6);
       expect(s.bytes).toBeGreaterThan(0);
     }

@@ -13,7 +13,8 @@ export class RingDto {
 export class RouteDto {
   @ApiProperty() dialogId: string;
   @ApiProperty({ description: 'CRC-32 of the dialog id, unsigned' }) hash: number;
-  @ApiProperty() shard: string;
+  @ApiProperty({ description: 'the shard that takes writes' }) shard: string;
+  @ApiProperty({ type: [String], description: 'the shards reads merge, more than one only during a reshard' }) reads: string[];
 }
 
 export class ShardDto {
@@ -26,4 +27,6 @@ export class ShardDto {
   @ApiProperty({ nullable: true, type: Number, description: 'inserts per second over the last minute' })
   writeRate: number | null;
   @ApiProperty() healthy: boolean;
+  @ApiProperty({ enum: ['active', 'pending'], description: 'pending: registered, on no arc yet (a spare or a reshard target)' })
+  status: string;
 }

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { arcShare } from '../ring';
+import { RingRepository } from '../routing/ring.repository';
 import { RingService } from '../routing/ring.service';
 import { ShardRegistry } from '../shards/shard-registry';
 import { RingDto, RouteDto, ShardDto } from './admin.dto';
@@ -11,6 +12,7 @@ export class AdminService {
     private readonly ringService: RingService,
     private readonly registry: ShardRegistry,
     private readonly stats: ShardStatsService,
+    private readonly rings: RingRepository,
   ) {}
 
   ring(): RingDto {
@@ -20,19 +22,21 @@ export class AdminService {
 
   route(dialogId: string): RouteDto {
     const route = this.ringService.route(dialogId);
-    return { dialogId, hash: route.hash, shard: route.write };
+    return { dialogId, hash: route.hash, shard: route.write, reads: route.reads };
   }
 
   /** Ring shards in point order, then registered shards that hold no arc (spares). */
   async shards(): Promise<ShardDto[]> {
     const { ring } = this.ringService.current();
-    const names = [...ring.shards(), ...this.registry.names().filter((n) => !ring.has(n)).sort()];
+    const rows = await this.rings.shards();
+    const names = [...ring.shards(), ...rows.map((r) => r.name).filter((n) => !ring.has(n) && this.registry.has(n))];
     return Promise.all(
       names.map(async (name) => ({
         name,
         point: ring.has(name) ? ring.pointOf(name) : null,
         arcShare: ring.has(name) ? arcShare(ring.arcOf(name)) : 0,
         ...(await this.stats.stats(name)),
+        status: rows.find((r) => r.name === name)?.status ?? 'active',
       })),
     );
   }

@@ -16,7 +16,12 @@ export function statusOf(code: DomainErrorCode): number {
     case DomainErrorCode.DialogNotFound:
     case DomainErrorCode.MessageNotFound:
     case DomainErrorCode.ShardNotFound:
+    case DomainErrorCode.ReshardNotFound:
       return HttpStatus.NOT_FOUND;
+    case DomainErrorCode.ReshardConflict:
+      return HttpStatus.CONFLICT;
+    case DomainErrorCode.DatabaseUnreachable:
+      return HttpStatus.UNPROCESSABLE_ENTITY;
     case DomainErrorCode.NotAParticipant:
     case DomainErrorCode.NotMessageAuthor:
       return HttpStatus.FORBIDDEN;

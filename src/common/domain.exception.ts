@@ -10,6 +10,9 @@ export enum DomainErrorCode {
   ShardUnavailable = 'SHARD_UNAVAILABLE',
   DialogDbUnavailable = 'DIALOG_DB_UNAVAILABLE',
   RingUnavailable = 'RING_UNAVAILABLE',
+  ReshardConflict = 'RESHARD_CONFLICT',
+  ReshardNotFound = 'RESHARD_NOT_FOUND',
+  DatabaseUnreachable = 'DATABASE_UNREACHABLE',
 }
 
 export class DomainException extends Error {

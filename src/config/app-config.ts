@@ -22,6 +22,17 @@ export interface AppConfig {
   connectTimeoutMs: number;
   statementTimeoutMs: number;
   activityFlushMs: number;
+  /** How often an instance re-reads the ring when no NOTIFY arrives. */
+  ringPollMs: number;
+  /** LISTEN for ring changes (polling alone is the fallback, and a way to test a slow instance). */
+  ringListen: boolean;
+  /** An instance that could not refresh its ring for this long stops serving (503). */
+  ringLeaseMs: number;
+  heartbeatMs: number;
+  reshardBatch: number;
+  reshardMaxRowsPerSec: number;
+  /** The copier slows down while live p99 latency on this instance is above this. */
+  reshardLatencyTargetMs: number;
 }
 
 /** The resolved configuration once databases are known (embedded servers started or URLs given). */
@@ -96,6 +107,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     });
   const embedded = !dialogDbUrl;
   const jwtSecret = env.JWT_SECRET || undefined;
+  if (int(env, 'RING_LEASE_MS', 5000, 200, 600000) <= int(env, 'RING_POLL_MS', 1000, 50, 60000)) {
+    throw new ConfigError('RING_LEASE_MS must be longer than RING_POLL_MS, or an idle instance would stop serving');
+  }
   if (!embedded && !jwtSecret) {
     throw new ConfigError('JWT_SECRET must be set when external databases are used');
   }
@@ -116,6 +130,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     connectTimeoutMs: int(env, 'DB_CONNECT_TIMEOUT_MS', 2000, 100, 60000),
     statementTimeoutMs: int(env, 'DB_STATEMENT_TIMEOUT_MS', 5000, 100, 600000),
     activityFlushMs: int(env, 'ACTIVITY_FLUSH_MS', 1000, 50, 60000),
+    ringPollMs: int(env, 'RING_POLL_MS', 1000, 50, 60000),
+    ringListen: !['0', 'false', 'off', 'no'].includes((env.RING_LISTEN ?? 'on').toLowerCase()),
+    ringLeaseMs: int(env, 'RING_LEASE_MS', 5000, 200, 600000),
+    heartbeatMs: int(env, 'HEARTBEAT_MS', 1000, 50, 60000),
+    reshardBatch: int(env, 'RESHARD_BATCH', 2000, 1, 100000),
+    reshardMaxRowsPerSec: int(env, 'RESHARD_MAX_ROWS_PER_SEC', 50000, 1, 10000000),
+    reshardLatencyTargetMs: int(env, 'RESHARD_LATENCY_TARGET_MS', 100, 1, 60000),
   };
 }
 

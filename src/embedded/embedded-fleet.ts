@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { AppConfig } from '../config/app-config';
+import { ShardProvisioner } from '../reshard/provisioner';
 import { EmbeddedServer } from './embedded-postgres';
 
 interface Secrets {
@@ -27,19 +28,22 @@ export async function readEmbeddedJwtSecret(dataDir: string): Promise<string> {
   return (await loadOrCreateSecrets(dataDir)).jwtSecret;
 }
 
-const SHARD_DIR = /^shard-(\d+)$/;
+const SHARD_NUMBER = /^shard-(\d+)$/;
+const RETIRED = /^retired-/;
 
 /**
  * The embedded default: one real Postgres server per database (dialogdb and each shard),
  * all under DATA_DIR/pg, so a shard can be stopped on its own exactly as in production.
+ * It also makes the databases of new shards when a reshard asks for one.
  */
-export class EmbeddedFleet {
+export class EmbeddedFleet implements ShardProvisioner {
   private constructor(
     private readonly config: AppConfig,
     private readonly secrets: Secrets,
     readonly dialogDb: EmbeddedServer,
     readonly shards: Map<string, EmbeddedServer>,
     private readonly log: (line: string) => void,
+    private readonly pgRoot: string,
   ) {}
 
   get jwtSecret(): string {
@@ -56,8 +60,11 @@ export class EmbeddedFleet {
     await fs.mkdir(pgRoot, { recursive: true });
     const names = new Set<string>();
     for (let i = 0; i < config.embeddedShards; i++) names.add(`shard-${i}`);
-    // Shards added later (by resharding) live beside the first ones and come back on restart.
-    for (const entry of await fs.readdir(pgRoot)) if (SHARD_DIR.test(entry)) names.add(entry);
+    // Shards added later (by resharding) live beside the first ones and come back on restart;
+    // retired ones were set aside under another name.
+    for (const entry of await fs.readdir(pgRoot)) {
+      if (entry !== 'dialogdb' && !RETIRED.test(entry)) names.add(entry);
+    }
 
     const start = (name: string, database: string, preferredPort: number) =>
       EmbeddedServer.start({
@@ -75,18 +82,42 @@ export class EmbeddedFleet {
       const dialogDb = await start('dialogdb', 'dialogdb', config.embeddedPort);
       started.push(dialogDb);
       const results = await Promise.allSettled(
-        [...names].sort(byShardNumber).map((name) => start(name, 'messagedb', config.embeddedPort + 1 + Number(SHARD_DIR.exec(name)![1]))),
+        [...names].sort().map((name) => start(name, 'messagedb', preferredPort(config, name))),
       );
       const shards: EmbeddedServer[] = [];
       for (const r of results) if (r.status === 'fulfilled') shards.push(r.value);
       started.push(...shards);
       const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
       if (failed) throw failed.reason;
-      return new EmbeddedFleet(config, secrets, dialogDb, new Map(shards.map((s) => [s.name, s])), log);
+      return new EmbeddedFleet(config, secrets, dialogDb, new Map(shards.map((s) => [s.name, s])), log, pgRoot);
     } catch (err) {
       await Promise.allSettled(started.map((s) => s.stop()));
       throw err;
     }
+  }
+
+  async provision(name: string): Promise<string> {
+    const server = await EmbeddedServer.start({
+      name,
+      dataDir: path.join(this.pgRoot, name),
+      preferredPort: preferredPort(this.config, name),
+      password: this.secrets.postgresPassword,
+      database: 'messagedb',
+      log: this.log,
+    });
+    this.shards.set(name, server);
+    return server.url;
+  }
+
+  /** Stops the server and renames its directory, so it is kept but never started again. */
+  async retire(name: string): Promise<void> {
+    const server = this.shards.get(name);
+    if (!server) return;
+    await server.stop();
+    this.shards.delete(name);
+    const aside = path.join(this.pgRoot, `retired-${name}-${new Date().toISOString().replace(/[:.]/g, '-')}`);
+    await fs.rename(path.join(this.pgRoot, name), aside);
+    this.log(`${name}: server stopped, data kept in ${aside}`);
   }
 
   async stop(): Promise<void> {
@@ -96,6 +127,8 @@ export class EmbeddedFleet {
   }
 }
 
-function byShardNumber(a: string, b: string): number {
-  return Number(SHARD_DIR.exec(a)![1]) - Number(SHARD_DIR.exec(b)![1]);
+/** shard-N listens next to dialogdb on EMBEDDED_PG_PORT + 1 + N; other names take any free port. */
+function preferredPort(config: AppConfig, name: string): number {
+  const n = SHARD_NUMBER.exec(name);
+  return n ? config.embeddedPort + 1 + Number(n[1]) : 0;
 }

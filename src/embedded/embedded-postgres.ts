@@ -32,6 +32,7 @@ function loadEmbeddedPostgres(): EmbeddedPostgresCtor {
 export interface EmbeddedServerOptions {
   name: string;
   dataDir: string;
+  /** 0 for any free port. */
   preferredPort: number;
   password: string;
   database: string;
@@ -112,7 +113,7 @@ export class EmbeddedServer {
     const fresh = !(await fs.stat(path.join(options.dataDir, 'PG_VERSION')).catch(() => null));
     if (!fresh) await stopStalePostmaster(options.dataDir, options.log);
 
-    let port = (await isPortFree(options.preferredPort)) ? options.preferredPort : await freePort();
+    let port = options.preferredPort && (await isPortFree(options.preferredPort)) ? options.preferredPort : await freePort();
     for (let attempt = 1; ; attempt++) {
       const pg = new EmbeddedPostgres({
         databaseDir: options.dataDir,

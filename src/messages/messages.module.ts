@@ -8,6 +8,6 @@ import { MessagesService } from './messages.service';
   imports: [DialogsModule],
   controllers: [MessagesController],
   providers: [MessagesRepository, MessagesService],
-  exports: [MessagesService],
+  exports: [MessagesService, MessagesRepository],
 })
 export class MessagesModule {}

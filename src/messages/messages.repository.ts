@@ -11,6 +11,12 @@ export interface MessageRow {
   deleted_at: Date | null;
 }
 
+/** Every column: what a copy between shards must carry. */
+export interface FullMessageRow extends MessageRow {
+  ring_hash: string;
+  client_message_id: string | null;
+}
+
 export interface NewMessage {
   id: string;
   dialogId: string;
@@ -22,6 +28,10 @@ export interface NewMessage {
 }
 
 const COLUMNS = 'id, dialog_id, author_id, text, created_at, edited_at, deleted_at';
+export const FULL_COLUMNS = `${COLUMNS}, ring_hash, client_message_id`;
+// Timestamps are kept to the millisecond, the precision a JavaScript Date carries, so a row
+// copied between shards through the service compares equal to its original.
+const NOW_MS = `date_trunc('milliseconds', now())`;
 
 /**
  * All SQL on the messages table. Every statement names the dialog, so it is one index
@@ -56,10 +66,10 @@ export class MessagesRepository {
     return rows[0] ?? null;
   }
 
-  async findById(shard: string, dialogId: string, id: string): Promise<MessageRow | null> {
-    const rows = await this.shards.query<MessageRow>(
+  async findById(shard: string, dialogId: string, id: string): Promise<FullMessageRow | null> {
+    const rows = await this.shards.query<FullMessageRow>(
       shard,
-      `SELECT ${COLUMNS} FROM messages WHERE dialog_id = $1 AND id = $2`,
+      `SELECT ${FULL_COLUMNS} FROM messages WHERE dialog_id = $1 AND id = $2`,
       [dialogId, id],
       'message_by_id',
     );
@@ -84,11 +94,20 @@ export class MessagesRepository {
     );
   }
 
+  /** Like page, tombstones included: merging two shards must see a deletion to honour it. */
+  async pageWithTombstones(shard: string, dialogId: string, limit: number, before?: string): Promise<MessageRow[]> {
+    return this.shards.query<MessageRow>(
+      shard,
+      `SELECT ${COLUMNS} FROM messages WHERE dialog_id = $1 AND ($2::uuid IS NULL OR id < $2) ORDER BY id DESC LIMIT $3`,
+      [dialogId, before ?? null, limit],
+    );
+  }
+
   /** Edits the author's own live message; null when there is no such message. */
   async edit(shard: string, dialogId: string, id: string, authorId: string, text: string): Promise<MessageRow | null> {
     const rows = await this.shards.query<MessageRow>(
       shard,
-      `UPDATE messages SET text = $4, edited_at = now()
+      `UPDATE messages SET text = $4, edited_at = ${NOW_MS}
        WHERE dialog_id = $1 AND id = $2 AND author_id = $3 AND deleted_at IS NULL
        RETURNING ${COLUMNS}`,
       [dialogId, id, authorId, text],
@@ -103,10 +122,42 @@ export class MessagesRepository {
   async softDelete(shard: string, dialogId: string, id: string, authorId: string): Promise<boolean> {
     const rows = await this.shards.query(
       shard,
-      `UPDATE messages SET text = '', deleted_at = now()
+      `UPDATE messages SET text = '', deleted_at = ${NOW_MS}
        WHERE dialog_id = $1 AND id = $2 AND author_id = $3 AND deleted_at IS NULL RETURNING id`,
       [dialogId, id, authorId],
     );
     return rows.length > 0;
   }
+
+  /**
+   * Copies rows that the shard does not have yet; a row it has is newer (written there during
+   * a reshard) and wins. Returns how many were inserted.
+   */
+  async insertIfAbsent(shard: string, rows: FullMessageRow[]): Promise<number> {
+    if (rows.length === 0) return 0;
+    const inserted = await this.shards.query(
+      shard,
+      `INSERT INTO messages (dialog_id, id, ring_hash, author_id, text, client_message_id, created_at, edited_at, deleted_at)
+       SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::bigint[], $4::varchar[], $5::text[], $6::varchar[],
+                            $7::timestamptz[], $8::timestamptz[], $9::timestamptz[])
+       ON CONFLICT DO NOTHING RETURNING 1`,
+      columns(rows),
+    );
+    return inserted.length;
+  }
+}
+
+/** Rows as column arrays, for one INSERT ... SELECT FROM unnest(...) per batch. */
+export function columns(rows: FullMessageRow[]): unknown[][] {
+  return [
+    rows.map((r) => r.dialog_id),
+    rows.map((r) => r.id),
+    rows.map((r) => r.ring_hash),
+    rows.map((r) => r.author_id),
+    rows.map((r) => r.text),
+    rows.map((r) => r.client_message_id),
+    rows.map((r) => r.created_at),
+    rows.map((r) => r.edited_at),
+    rows.map((r) => r.deleted_at),
+  ];
 }

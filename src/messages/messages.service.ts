@@ -7,6 +7,8 @@ import { isUuid } from '../common/uuid.pipe';
 import { ActivityService } from '../dialogs/activity.service';
 import { DialogAccessService } from '../dialogs/dialog-access.service';
 import { RingService } from '../routing/ring.service';
+import { Route } from '../routing/router';
+import { FenceError } from '../shards/fence.error';
 import { MessageDto, MessagePageDto } from './message.dto';
 import { MessageRow, MessagesRepository } from './messages.repository';
 
@@ -32,6 +34,10 @@ export interface SendResult {
   created: boolean;
 }
 
+// A fence means the ring moved on; one reload is normally enough, a few cover a reshard
+// that publishes twice in quick succession.
+const FENCE_RETRIES = 3;
+
 @Injectable()
 export class MessagesService {
   constructor(
@@ -43,25 +49,34 @@ export class MessagesService {
 
   async send(user: AuthUser, dialogId: string, text: string, clientMessageId?: string): Promise<SendResult> {
     await this.access.assertParticipant(dialogId, user.id);
-    const route = this.ring.route(dialogId);
+    // One id for every attempt: a write retried on the target after a fence is the same message.
     const id = uuidv7();
     const createdAt = uuidv7Time(id);
-    const row = await this.messages.insert(route.write, {
-      id,
-      dialogId,
-      ringHash: route.hash,
-      authorId: user.id,
-      text,
-      clientMessageId: clientMessageId ?? null,
-      createdAt,
+    return this.onRoute(dialogId, async (route) => {
+      if (clientMessageId) {
+        // During a reshard the first send may sit on the other shard of the pair.
+        for (const other of route.reads.slice(1)) {
+          const first = await this.messages.findByClientId(other, dialogId, user.id, clientMessageId);
+          if (first) return { message: toMessageDto(first), created: false };
+        }
+      }
+      const row = await this.messages.insert(route.write, {
+        id,
+        dialogId,
+        ringHash: route.hash,
+        authorId: user.id,
+        text,
+        clientMessageId: clientMessageId ?? null,
+        createdAt,
+      });
+      if (row) {
+        this.activity.touch(dialogId, createdAt);
+        return { message: toMessageDto(row), created: true };
+      }
+      const first = await this.messages.findByClientId(route.write, dialogId, user.id, clientMessageId!);
+      if (!first) throw new Error(`idempotent send of ${clientMessageId} found neither a conflict nor a row`);
+      return { message: toMessageDto(first), created: false };
     });
-    if (row) {
-      this.activity.touch(dialogId, createdAt);
-      return { message: toMessageDto(row), created: true };
-    }
-    const first = await this.messages.findByClientId(route.write, dialogId, user.id, clientMessageId!);
-    if (!first) throw new Error(`idempotent send of ${clientMessageId} found neither a conflict nor a row`);
-    return { message: toMessageDto(first), created: false };
   }
 
   async list(user: AuthUser, dialogId: string, limit: number, before?: string): Promise<MessagePageDto> {
@@ -81,26 +96,89 @@ export class MessagesService {
       [beforeId] = decodeCursor('messages', before, 1);
       if (!isUuid(beforeId)) throw new DomainException(DomainErrorCode.InvalidCursor, 'cursor is not valid for this listing');
     }
-    const route = this.ring.route(dialogId);
-    return this.messages.page(route.reads[0], dialogId, limit, beforeId);
+    return this.onRoute(dialogId, (route) =>
+      route.reads.length === 1
+        ? this.messages.page(route.write, dialogId, limit, beforeId)
+        : this.mergedPage(route, dialogId, limit, beforeId),
+    );
+  }
+
+  /**
+   * A page over the shards of a moving arc: each shard's newest `limit` rows (tombstones
+   * included), merged by id with the first shard's copy winning, then the live ones. Any
+   * row of the true page is in its own shard's top `limit`, so one round usually suffices;
+   * more rounds only when tombstones thinned the page.
+   */
+  private async mergedPage(route: Route, dialogId: string, limit: number, before?: string): Promise<MessageRow[]> {
+    const out: MessageRow[] = [];
+    let cursor = before;
+    for (;;) {
+      const batches = await Promise.all(route.reads.map((s) => this.messages.pageWithTombstones(s, dialogId, limit, cursor)));
+      const byId = new Map<string, MessageRow>();
+      for (const rows of batches) for (const row of rows) if (!byId.has(row.id)) byId.set(row.id, row);
+      const merged = [...byId.values()].sort((a, b) => (a.id < b.id ? 1 : -1)).slice(0, limit);
+      for (const row of merged) {
+        if (!row.deleted_at) out.push(row);
+        if (out.length === limit) return out;
+      }
+      if (merged.length === 0 || batches.every((rows) => rows.length < limit)) return out;
+      cursor = merged[merged.length - 1].id;
+    }
   }
 
   async edit(user: AuthUser, dialogId: string, messageId: string, text: string): Promise<MessageDto> {
     await this.access.assertParticipant(dialogId, user.id);
-    const shard = this.ring.route(dialogId).write;
-    const row = await this.messages.edit(shard, dialogId, messageId, user.id, text);
-    if (row) return toMessageDto(row);
-    throw await this.whyNotWritable(shard, dialogId, messageId, user.id);
+    return this.onRoute(dialogId, async (route) => {
+      const edit = () => this.messages.edit(route.write, dialogId, messageId, user.id, text);
+      const row = (await edit()) ?? ((await this.copyOnWrite(route, dialogId, messageId)) ? await edit() : null);
+      if (row) return toMessageDto(row);
+      throw await this.whyNotWritable(route.write, dialogId, messageId, user.id);
+    });
   }
 
   /** Deleting is idempotent: deleting one's own already deleted message succeeds again. */
   async delete(user: AuthUser, dialogId: string, messageId: string): Promise<void> {
     await this.access.assertParticipant(dialogId, user.id);
-    const shard = this.ring.route(dialogId).write;
-    if (await this.messages.softDelete(shard, dialogId, messageId, user.id)) return;
-    const existing = await this.messages.findById(shard, dialogId, messageId);
-    if (existing?.deleted_at && existing.author_id === user.id) return;
-    throw await this.whyNotWritable(shard, dialogId, messageId, user.id);
+    return this.onRoute(dialogId, async (route) => {
+      const remove = () => this.messages.softDelete(route.write, dialogId, messageId, user.id);
+      if ((await remove()) || ((await this.copyOnWrite(route, dialogId, messageId)) && (await remove()))) return;
+      const existing = await this.messages.findById(route.write, dialogId, messageId);
+      if (existing?.deleted_at && existing.author_id === user.id) return;
+      throw await this.whyNotWritable(route.write, dialogId, messageId, user.id);
+    });
+  }
+
+  /**
+   * Runs a data-path step on the dialog's current route. A fence means this instance's ring
+   * is behind a reshard: reload it and run again on the new route, so no write is lost.
+   */
+  private async onRoute<T>(dialogId: string, step: (route: Route) => Promise<T>): Promise<T> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await step(this.ring.route(dialogId));
+      } catch (err) {
+        if (!(err instanceof FenceError)) throw err;
+        if (attempt >= FENCE_RETRIES) {
+          throw new DomainException(DomainErrorCode.RingUnavailable, 'the ring is changing, try again shortly');
+        }
+        await this.ring.refresh();
+      }
+    }
+  }
+
+  /**
+   * During a reshard a message may not be on the shard that now takes writes yet: copy it
+   * over first (if absent, so a newer copy there wins), then the edit or delete applies there.
+   */
+  private async copyOnWrite(route: Route, dialogId: string, messageId: string): Promise<boolean> {
+    for (const other of route.reads.slice(1)) {
+      const row = await this.messages.findById(other, dialogId, messageId);
+      if (row) {
+        await this.messages.insertIfAbsent(route.write, [row]);
+        return true;
+      }
+    }
+    return false;
   }
 
   private async whyNotWritable(shard: string, dialogId: string, messageId: string, userId: string): Promise<DomainException> {

@@ -1,22 +1,143 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
+import { Client } from 'pg';
+import { APP_CONFIG, ResolvedConfig } from '../config/app-config';
 import { DomainErrorCode, DomainException } from '../common/domain.exception';
+import { Ring } from '../ring';
+import { ShardRegistry } from '../shards/shard-registry';
+import { RING_CHANNEL, RingRepository } from './ring.repository';
 import { Route, RingState, routeDialog } from './router';
 
-/** Holds the ring this instance serves; every data-path request routes through it. */
+/**
+ * The ring this instance serves. It learns of new versions through LISTEN/NOTIFY, with
+ * polling as the fallback, and heartbeats the version it serves so a reshard can wait for
+ * every instance. If it cannot refresh within its lease it stops serving (503) rather than
+ * route by a ring that may be stale.
+ */
 @Injectable()
-export class RingService {
+export class RingService implements OnApplicationShutdown {
+  readonly instanceId = randomUUID();
+  private readonly logger = new Logger('Ring');
   private state: RingState | null = null;
+  private lastRefreshOk = 0;
+  private refreshing: Promise<RingState> | null = null;
+  private timers: NodeJS.Timeout[] = [];
+  private listener: Client | null = null;
+  private stopped = false;
+
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: ResolvedConfig,
+    private readonly repo: RingRepository,
+    private readonly registry: ShardRegistry,
+  ) {}
 
   current(): RingState {
     if (!this.state) throw new DomainException(DomainErrorCode.RingUnavailable, 'the ring is not loaded yet');
+    const age = Date.now() - this.lastRefreshOk;
+    if (age > this.config.ringLeaseMs) {
+      throw new DomainException(
+        DomainErrorCode.RingUnavailable,
+        `this instance could not refresh its ring for ${Math.round(age / 1000)} s and will not serve a stale one`,
+      );
+    }
     return this.state;
   }
 
-  serve(state: RingState): void {
-    this.state = state;
+  /** The state as last loaded, lease or not: for operators' views, never for routing data. */
+  lastKnown(): RingState | null {
+    return this.state;
+  }
+
+  refreshAgeMs(): number {
+    return Date.now() - this.lastRefreshOk;
   }
 
   route(dialogId: string): Route {
     return routeDialog(this.current(), dialogId);
+  }
+
+  async start(): Promise<void> {
+    await this.refresh();
+    await this.heartbeat();
+    this.every(this.config.ringPollMs, () => this.refresh());
+    this.every(this.config.heartbeatMs, () => this.heartbeat());
+    if (this.config.ringListen) await this.listen();
+  }
+
+  /** Loads the newest ring version; concurrent callers share one load. */
+  refresh(): Promise<RingState> {
+    this.refreshing ??= this.load().finally(() => (this.refreshing = null));
+    return this.refreshing;
+  }
+
+  private async load(): Promise<RingState> {
+    const latest = await this.repo.latest();
+    if (!latest) throw new Error('dialogdb has no ring');
+    if (!this.state || latest.version > this.state.version) {
+      // A new version may name a shard added since: pools first, then the ring that uses them.
+      const rows = await this.repo.shards();
+      for (const row of rows) this.registry.add(row.name, row.url);
+      const ring = new Ring(latest.points);
+      const needed = [...ring.shards(), ...(latest.transition?.moved.flatMap((a) => [a.source, a.target]) ?? [])];
+      const missing = needed.filter((s) => !this.registry.has(s));
+      if (missing.length) throw new Error(`ring v${latest.version} names unregistered shards: ${missing.join(', ')}`);
+      const previous = this.state?.version;
+      this.state = { version: latest.version, ring, transition: latest.transition };
+      for (const name of this.registry.names()) if (!rows.some((r) => r.name === name)) await this.registry.remove(name);
+      this.logger.log(
+        `serving ring v${latest.version}${previous ? ` (was v${previous})` : ''}: ${latest.reason}; ` +
+          ring.points.map((p) => `${p.shard}@${p.point}`).join(', ') +
+          (latest.transition ? `; ${latest.transition.mode} for ${latest.transition.moved.length} moved arc(s)` : ''),
+      );
+      if (previous !== undefined) void this.heartbeat();
+    }
+    this.lastRefreshOk = Date.now();
+    return this.state;
+  }
+
+  private async heartbeat(): Promise<void> {
+    if (this.state && !this.stopped) await this.repo.heartbeat(this.instanceId, this.state.version);
+  }
+
+  private every(ms: number, task: () => Promise<unknown>): void {
+    const timer = setInterval(() => {
+      task().catch((err: Error) => this.logger.warn(`ring refresh: ${err.message}`));
+    }, ms);
+    timer.unref();
+    this.timers.push(timer);
+  }
+
+  private async listen(): Promise<void> {
+    if (this.stopped) return;
+    const client = new Client({ connectionString: this.config.dialogDbUrl, connectionTimeoutMillis: this.config.connectTimeoutMs });
+    const retry = () => {
+      if (this.listener !== client || this.stopped) return;
+      this.listener = null;
+      void client.end().catch(() => undefined);
+      setTimeout(() => void this.listen(), 1000).unref();
+    };
+    client.on('error', retry);
+    client.on('end', retry);
+    client.on('notification', () => {
+      void this.refresh().catch((err: Error) => this.logger.warn(`ring refresh on notify: ${err.message}`));
+    });
+    this.listener = client;
+    try {
+      await client.connect();
+      await client.query(`LISTEN ${RING_CHANNEL}`);
+    } catch (err) {
+      this.logger.warn(`LISTEN ${RING_CHANNEL} failed, polling meanwhile: ${(err as Error).message}`);
+      retry();
+    }
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    this.stopped = true;
+    this.timers.forEach(clearInterval);
+    const listener = this.listener;
+    this.listener = null;
+    await listener?.end().catch(() => undefined);
+    // Leaving at once, rather than letting the heartbeat expire, lets a reshard go on.
+    await this.repo.forgetInstance(this.instanceId).catch(() => undefined);
   }
 }

@@ -1,8 +1,9 @@
 import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
-import { Pool, QueryResultRow } from 'pg';
+import { Pool, PoolClient, QueryResultRow } from 'pg';
 import { APP_CONFIG, ResolvedConfig } from '../config/app-config';
 import { withAvailability } from '../common/db-errors';
 import { DomainErrorCode, DomainException } from '../common/domain.exception';
+import { FENCE_SQLSTATE, FenceError } from './fence.error';
 
 export interface ShardHandle {
   readonly name: string;
@@ -65,7 +66,10 @@ export class ShardRegistry implements OnApplicationShutdown {
     await this.endPool(shard);
   }
 
-  /** Runs one statement on a shard; an unreachable shard becomes a 503 naming it. */
+  /**
+   * Runs one statement on a shard; an unreachable shard becomes a 503 naming it, and a
+   * write into a fenced arc a FenceError the caller answers by reloading the ring.
+   */
   async query<R extends QueryResultRow>(
     name: string,
     text: string,
@@ -74,8 +78,33 @@ export class ShardRegistry implements OnApplicationShutdown {
   ): Promise<R[]> {
     const { pool } = this.get(name);
     return withAvailability(DomainErrorCode.ShardUnavailable, name, async () => {
-      const result = await pool.query<R>(statementName ? { name: statementName, text, values } : { text, values });
-      return result.rows;
+      try {
+        const result = await pool.query<R>(statementName ? { name: statementName, text, values } : { text, values });
+        return result.rows;
+      } catch (err) {
+        const e = err as { code?: string; detail?: string };
+        if (e.code === FENCE_SQLSTATE) throw new FenceError(name, e.detail ?? 'another shard');
+        throw err;
+      }
+    });
+  }
+
+  /** A transaction on one shard, for the resharding steps that need SET LOCAL or several statements. */
+  async transaction<T>(name: string, fn: (client: PoolClient) => Promise<T>): Promise<T> {
+    const { pool } = this.get(name);
+    return withAvailability(DomainErrorCode.ShardUnavailable, name, async () => {
+      const client = await pool.connect();
+      try {
+        await client.query('BEGIN');
+        const result = await fn(client);
+        await client.query('COMMIT');
+        return result;
+      } catch (err) {
+        await client.query('ROLLBACK').catch(() => undefined);
+        throw err;
+      } finally {
+        client.release();
+      }
     });
   }
 

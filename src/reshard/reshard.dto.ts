@@ -1,0 +1,79 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { IsOptional, IsString, Matches } from 'class-validator';
+import { SHARD_NAME } from '../config/app-config';
+
+const NAME_MESSAGE = 'shard names are 1 to 63 characters: lower-case letters, digits, - and _';
+
+export class RegisterShardDto {
+  @ApiProperty({ example: 'messagedb-2' })
+  @IsString()
+  @Matches(SHARD_NAME, { message: NAME_MESSAGE })
+  name: string;
+
+  @ApiProperty({ example: 'postgres://chat:chat@messagedb-2:5432/messagedb' })
+  @IsString()
+  @Matches(/^postgres(ql)?:\/\/\S+$/, { message: 'url must be a postgres:// URL' })
+  url: string;
+}
+
+export class ReshardRequestDto {
+  @ApiPropertyOptional({ description: 'split this shard: a new shard takes the upper half of its arc' })
+  @IsOptional()
+  @IsString()
+  @Matches(SHARD_NAME, { message: NAME_MESSAGE })
+  split?: string;
+
+  @ApiPropertyOptional({ description: "move this shard's whole arc to a fresh database (`to`)" })
+  @IsOptional()
+  @IsString()
+  @Matches(SHARD_NAME, { message: NAME_MESSAGE })
+  move?: string;
+
+  @ApiPropertyOptional({
+    description: 'the target shard: a registered spare, or (embedded default) a new name to start a server for',
+  })
+  @IsOptional()
+  @IsString()
+  @Matches(SHARD_NAME, { message: NAME_MESSAGE })
+  to?: string;
+}
+
+export class ShardRegisteredDto {
+  @ApiProperty() name: string;
+  @ApiProperty({ enum: ['pending', 'active', 'retired'] }) status: string;
+}
+
+export class ReshardAcceptedDto {
+  @ApiProperty() id: string;
+  @ApiProperty() phase: string;
+}
+
+export class VerificationDto {
+  @ApiProperty() passed: boolean;
+  @ApiProperty() checked: number;
+  @ApiProperty() differences: number;
+  @ApiProperty({ type: [String], description: 'source rows the target lacks (first 100)' }) missing: string[];
+  @ApiProperty({ type: [String], description: 'rows that differ, not by an edit made during the job (first 100)' }) changed: string[];
+  @ApiProperty({ type: [String], description: 'old rows on the target the source never had (first 100)' }) extra: string[];
+}
+
+export class ReshardJobDto {
+  @ApiProperty() id: string;
+  @ApiProperty({ enum: ['split', 'move'] }) kind: string;
+  @ApiProperty() source: string;
+  @ApiProperty() target: string;
+  @ApiProperty({ enum: ['prepare', 'copy', 'verify', 'cutover', 'cleanup', 'done', 'failed', 'cancelled'] }) phase: string;
+  @ApiProperty() copied: number;
+  @ApiProperty({ nullable: true, type: Number }) total: number | null;
+  @ApiProperty({ nullable: true, type: Number, description: 'rows copied per second, recently' }) rate: number | null;
+  @ApiProperty({ nullable: true, type: Number }) etaSeconds: number | null;
+  @ApiProperty({ nullable: true, type: VerificationDto }) verification: VerificationDto | null;
+  @ApiProperty() cancelRequested: boolean;
+  @ApiProperty({ nullable: true, type: String, description: 'the last error; the job retries unless it failed' }) error: string | null;
+  @ApiProperty({ description: 'ring versions this job published, by step' }) versions: Record<string, number>;
+  @ApiProperty({ description: 'when each phase started and ended' }) phaseTimes: Record<string, { startedAt: string; endedAt?: string }>;
+  @ApiProperty({ description: 'the arcs that move: [start, end) with source and target' })
+  moved: Array<{ start: number; end: number; source: string; target: string }>;
+  @ApiProperty() createdAt: string;
+  @ApiProperty() updatedAt: string;
+}

@@ -1,0 +1,14 @@
+import { Module } from '@nestjs/common';
+import { MessagesModule } from '../messages/messages.module';
+import { ReshardJobRepository } from './reshard-job.repository';
+import { ReshardController } from './reshard.controller';
+import { ReshardRunner } from './reshard.runner';
+import { ReshardService } from './reshard.service';
+import { ShardOpsRepository } from './shard-ops.repository';
+
+@Module({
+  imports: [MessagesModule],
+  controllers: [ReshardController],
+  providers: [ReshardJobRepository, ShardOpsRepository, ReshardRunner, ReshardService],
+})
+export class ReshardModule {}

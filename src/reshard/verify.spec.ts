@@ -1,0 +1,54 @@
+import { FullMessageRow } from '../messages/messages.repository';
+import { compareRows } from './verify';
+
+const jobStart = new Date('2026-11-22T10:00:00.000Z');
+// UUIDv7 ids whose embedded time is well before the job, and one created during it.
+const before = (n: number) => `019aa${String(n).padStart(3, '0')}-0000-7000-8000-000000000000`;
+const during = `${Math.floor(jobStart.getTime() + 5000).toString(16).padStart(12, '0').replace(/^(.{8})(.{4})$/, '$1-$2')}-7000-8000-000000000001`;
+
+function row(id: string, over: Partial<FullMessageRow> = {}): FullMessageRow {
+  return {
+    id,
+    dialog_id: '2a2b3c4d-0000-4000-8000-000000000000',
+    ring_hash: '1500000000',
+    author_id: 'alice',
+    text: 'hello',
+    client_message_id: null,
+    created_at: new Date('2026-11-01T00:00:00.000Z'),
+    edited_at: null,
+    deleted_at: null,
+    ...over,
+  };
+}
+
+describe('compareRows', () => {
+  it('passes identical copies', () => {
+    const rows = [row(before(1)), row(before(2))];
+    expect(compareRows(rows, rows.map((r) => ({ ...r })), jobStart)).toEqual({ missing: [], changed: [], extra: [] });
+  });
+
+  it('names a row the target lacks', () => {
+    expect(compareRows([row(before(1)), row(before(2))], [row(before(1))], jobStart).missing).toEqual([before(2)]);
+  });
+
+  it('names a row altered behind the job', () => {
+    const sut = compareRows([row(before(1))], [row(before(1), { text: 'tampered' })], jobStart);
+    expect(sut.changed).toEqual([before(1)]);
+  });
+
+  it('accepts a copy edited or deleted through the service during the job', () => {
+    const edited = row(before(1), { text: 'fixed', edited_at: new Date(jobStart.getTime() + 1000) });
+    const deleted = row(before(2), { text: '', deleted_at: new Date(jobStart.getTime() + 1000) });
+    expect(compareRows([row(before(1)), row(before(2))], [edited, deleted], jobStart)).toEqual({ missing: [], changed: [], extra: [] });
+  });
+
+  it('does not accept an edit dated before the job', () => {
+    const edited = row(before(1), { text: 'fixed', edited_at: new Date(jobStart.getTime() - 1000) });
+    expect(compareRows([row(before(1))], [edited], jobStart).changed).toEqual([before(1)]);
+  });
+
+  it('accepts messages sent to the target during the job, but not old rows from nowhere', () => {
+    const sut = compareRows([], [row(during), row(before(7))], jobStart);
+    expect(sut.extra).toEqual([before(7)]);
+  });
+});
