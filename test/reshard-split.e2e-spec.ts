@@ -1,9 +1,9 @@
 import { ringHash } from '../src/ring';
 import { eventually } from './support/eventually';
 import { startCluster, TestCluster } from './support/pg-cluster';
+import { FAST_RING } from './support/reshard';
 import { sql, startTestApp, TestApp } from './support/test-app';
 
-const FAST_RING = { RING_POLL_MS: '200', HEARTBEAT_MS: '200', RING_LEASE_MS: '2000', RESHARD_BATCH: '50' };
 
 describe('split a shard online', () => {
   let cluster: TestCluster;
@@ -13,7 +13,7 @@ describe('split a shard online', () => {
   beforeAll(async () => {
     cluster = await startCluster({ shards: 3 });
     // shard-0 and shard-1 make the ring; the third server is a spare to split into.
-    t = await startTestApp(cluster, { ...FAST_RING, SHARD_URLS: cluster.shardUrls.slice(0, 2).join(',') });
+    t = await startTestApp(cluster, { ...FAST_RING, RESHARD_BATCH: '50', SHARD_URLS: cluster.shardUrls.slice(0, 2).join(',') });
   });
 
   afterAll(async () => {

@@ -5,6 +5,7 @@ import TestAgent from 'supertest/lib/agent';
 import { TokenService } from '../../src/auth/token.service';
 import { createApp, migrateAll, resolveDatabases } from '../../src/bootstrap';
 import { loadConfig, ResolvedConfig } from '../../src/config/app-config';
+import { ShardProvisioner } from '../../src/reshard/provisioner';
 import { TestCluster } from './pg-cluster';
 
 export interface TestApp {
@@ -17,7 +18,11 @@ export interface TestApp {
 }
 
 /** The real application on a test cluster: migrations, Fastify, every module; no mocks. */
-export async function startTestApp(cluster: TestCluster, env: NodeJS.ProcessEnv = {}): Promise<TestApp> {
+export async function startTestApp(
+  cluster: TestCluster,
+  env: NodeJS.ProcessEnv = {},
+  provisioner: ShardProvisioner | null = null,
+): Promise<TestApp> {
   const base = loadConfig({
     DIALOG_DB_URL: cluster.dialogDbUrl,
     SHARD_URLS: cluster.shardUrls.join(','),
@@ -28,7 +33,7 @@ export async function startTestApp(cluster: TestCluster, env: NodeJS.ProcessEnv 
   const quiet = { log: () => undefined };
   const { config } = await resolveDatabases(base, quiet);
   await migrateAll(config, quiet);
-  const app = await createApp(config);
+  const app = await createApp(config, provisioner);
   const tokens = app.get(TokenService);
   return {
     app,
