@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import { promisify } from 'node:util';
 import request from 'supertest';
 import { eventually } from './support/eventually';
+import { inSplitArc } from './support/reshard';
 
 const ROOT = path.resolve(__dirname, '..');
 const MAIN = path.join(ROOT, 'dist/src/main.js');
@@ -70,28 +71,49 @@ describe('npm start on the embedded default', () => {
     return stdout.split('\n').filter((line) => line.includes('postgres'));
   }
 
-  it('serves with its own Postgres servers and keeps the data across restarts', async () => {
+  it('serves with its own Postgres servers, splits a shard onto a new one, and keeps it all across restarts', async () => {
     server = await start();
     expect(output).toMatch(/serving on http:\/\/127\.0\.0\.1:/);
     expect(output).toMatch(/npm run -s cli -- token/);
-    const { stdout: token } = await promisify(execFile)(process.execPath, [CLI, 'token', 'alice'], { env });
+    const cli = async (...args: string[]) => (await promisify(execFile)(process.execPath, [CLI, ...args], { env })).stdout.trim();
     const api = request(`http://127.0.0.1:${env.PORT}`);
-    const auth = { Authorization: `Bearer ${token.trim()}` };
+    const auth = { Authorization: `Bearer ${await cli('token', 'alice')}` };
+    const ops = { Authorization: `Bearer ${await cli('token', 'ops', '--admin')}` };
 
     const health = await api.get('/health').expect(200);
     expect(health.body.databases).toEqual({ dialogdb: 'up', 'shard-0': 'up', 'shard-1': 'up' });
-    const dialog = await api.post('/dialogs').set(auth).send({ participantIds: ['bob'] }).expect(201);
-    const sent = await api.post(`/dialogs/${dialog.body.id}/messages`).set(auth).send({ text: 'survives a restart' }).expect(201);
+    // A dialog in the half of shard-0's arc that a split moves.
+    let dialogId: string;
+    do {
+      dialogId = (await api.post('/dialogs').set(auth).send({ participantIds: ['bob'] }).expect(201)).body.id;
+    } while (!inSplitArc(dialogId));
+    const sent = await api.post(`/dialogs/${dialogId}/messages`).set(auth).send({ text: 'survives a restart' }).expect(201);
+
+    // With no spare registered, the embedded default starts a new Postgres server for the split.
+    const job = await api.post('/admin/reshard').set(ops).send({ split: 'shard-0' }).expect(202);
+    const done = await eventually(
+      async () => {
+        const res = await api.get(`/admin/reshard/${job.body.id}`).set(ops).expect(200);
+        expect(res.body.phase).toBe('done');
+        return res.body;
+      },
+      { timeoutMs: 60_000, intervalMs: 200 },
+    );
+    expect(done).toMatchObject({ target: 'shard-2', copied: 1, verification: { passed: true } });
 
     expect(await stop(server)).toBe(0);
     expect(await postgresUnder(dataDir)).toEqual([]);
 
     server = await start();
-    const list = await api.get(`/dialogs/${dialog.body.id}/messages`).set(auth).expect(200);
+    const after = await api.get('/health').expect(200);
+    expect(after.body.databases).toEqual({ dialogdb: 'up', 'shard-0': 'up', 'shard-1': 'up', 'shard-2': 'up' });
+    const route = await api.get(`/admin/route/${dialogId}`).set(ops).expect(200);
+    expect(route.body.shard).toBe('shard-2');
+    const list = await api.get(`/dialogs/${dialogId}/messages`).set(auth).expect(200);
     expect(list.body.items.map((m: { text: string }) => m.text)).toEqual(['survives a restart']);
     // The coalesced activity update was flushed on SIGTERM, before the servers stopped.
     const dialogs = await api.get('/dialogs').set(auth).expect(200);
-    expect(dialogs.body.items[0].lastActivityAt).toBe(sent.body.createdAt);
+    expect(dialogs.body.items.find((d: { id: string }) => d.id === dialogId).lastActivityAt).toBe(sent.body.createdAt);
     expect(await stop(server)).toBe(0);
     expect(await postgresUnder(dataDir)).toEqual([]);
   });

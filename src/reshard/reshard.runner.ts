@@ -26,6 +26,12 @@ export function copyPlan(moved: MovedArc[]): PlanStep[] {
   return moved.flatMap((arc) => arcSegments(arc).map((segment) => ({ source: arc.source, target: arc.target, segment })));
 }
 
+/** Halves the copy rate while live p99 is over target, and recovers it gently after (never under 100 rows/s). */
+export function nextCopyRate(rate: number, p99: number | null, targetMs: number, maxRate: number): number {
+  if (p99 !== null && p99 > targetMs) return Math.max(100, rate / 2);
+  return Math.min(maxRate, rate * 1.25);
+}
+
 class Cancelled extends Error {}
 class Stopping extends Error {}
 
@@ -227,11 +233,8 @@ export class ReshardRunner implements OnApplicationBootstrap, OnApplicationShutd
     }
   }
 
-  /** Halves the copy rate while live p99 is over target, and recovers it gently after. */
   private nextRate(rate: number): number {
-    const p99 = this.latency.p99();
-    if (p99 !== null && p99 > this.config.reshardLatencyTargetMs) return Math.max(100, rate / 2);
-    return Math.min(this.config.reshardMaxRowsPerSec, rate * 1.25);
+    return nextCopyRate(rate, this.latency.p99(), this.config.reshardLatencyTargetMs, this.config.reshardMaxRowsPerSec);
   }
 
   // ---- verify: chunk by chunk, every source row is on the target and unchanged unless edited there

@@ -1,0 +1,40 @@
+import { freshRing, midpointSplit, planRingChange, Ring } from '../ring';
+import { copyPlan, nextCopyRate } from './reshard.runner';
+
+describe('copyPlan', () => {
+  it('cuts a split of the two-shard ring into one SQL range', () => {
+    const ring = freshRing(['shard-0', 'shard-1']);
+    const sut = copyPlan(planRingChange(ring, midpointSplit(ring, 'shard-0', 'shard-2')));
+    expect(sut).toEqual([{ source: 'shard-0', target: 'shard-2', segment: { from: 1073741823, to: 2147483647 } }]);
+  });
+
+  it('ends the last arc of a ring at 2^32, in one range', () => {
+    const ring = freshRing(['shard-0', 'shard-1']);
+    const sut = copyPlan(planRingChange(ring, ring.renamed('shard-1', 'fresh')));
+    expect(sut).toEqual([{ source: 'shard-1', target: 'fresh', segment: { from: 2147483647, to: 4294967296 } }]);
+  });
+
+  it('cuts an arc that wraps past 2^32 into two ranges', () => {
+    const ring = new Ring([
+      { point: 100, shard: 'a' },
+      { point: 2000000000, shard: 'b' },
+    ]);
+    const sut = copyPlan(planRingChange(ring, ring.renamed('b', 'fresh')));
+    expect(sut).toEqual([
+      { source: 'b', target: 'fresh', segment: { from: 2000000000, to: 4294967296 } },
+      { source: 'b', target: 'fresh', segment: { from: 0, to: 100 } },
+    ]);
+  });
+});
+
+describe('nextCopyRate', () => {
+  it('halves while live p99 is over target, down to 100 rows/s', () => {
+    expect(nextCopyRate(8000, 250, 100, 10000)).toBe(4000);
+    expect(nextCopyRate(150, 250, 100, 10000)).toBe(100);
+  });
+
+  it('recovers by a quarter per batch up to the cap when latency is fine or unknown', () => {
+    expect(nextCopyRate(4000, 20, 100, 10000)).toBe(5000);
+    expect(nextCopyRate(9000, null, 100, 10000)).toBe(10000);
+  });
+});
