@@ -6,6 +6,7 @@ import { ResolvedConfig } from './config/app-config';
 import { CoreModule } from './core.module';
 import { DialogsModule } from './dialogs/dialogs.module';
 import { HealthController } from './health/health.controller';
+import { MetricsController } from './observability/metrics.controller';
 import { MessagesModule } from './messages/messages.module';
 import { ReshardModule } from './reshard/reshard.module';
 import { ShardProvisioner } from './reshard/provisioner';
@@ -24,7 +25,7 @@ export class AppModule {
         AdminModule,
         ReshardModule,
       ],
-      controllers: [HealthController],
+      controllers: [HealthController, MetricsController],
     };
   }
 }

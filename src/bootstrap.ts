@@ -7,8 +7,15 @@ import { AllExceptionsFilter } from './common/all-exceptions.filter';
 import { AppConfig, externalShards, ResolvedConfig } from './config/app-config';
 import { runMigrations } from './database/migrate';
 import { EmbeddedFleet } from './embedded/embedded-fleet';
+import { LogContext } from './observability/log-context';
+import { createLogger, PinoNestLogger, requestId } from './observability/logging';
+import { MetricsService } from './observability/metrics.service';
+import type { Logger as Pino } from 'pino';
 import { LatencyTracker } from './reshard/latency-tracker';
 import { ShardProvisioner } from './reshard/provisioner';
+
+// Probes and scrapes every few seconds would drown the log.
+const QUIET_ROUTES = new Set(['/health/live', '/health/ready', '/metrics']);
 
 /** Requests larger than this are refused with 413 before any parsing work. */
 export const BODY_LIMIT = 64 * 1024;
@@ -52,13 +59,18 @@ export async function migrateAll(config: ResolvedConfig, log: ProgressLog = new 
 }
 
 /** The HTTP application, configured the same way for `npm start` and for the tests. */
-export async function createApp(config: ResolvedConfig, provisioner: ShardProvisioner | null = null): Promise<NestFastifyApplication> {
+export async function createApp(
+  config: ResolvedConfig,
+  provisioner: ShardProvisioner | null = null,
+  logger: Pino = createLogger(config.logLevel),
+): Promise<NestFastifyApplication> {
   const app = await NestFactory.create<NestFastifyApplication>(
     AppModule.forRoot(config, provisioner),
-    new FastifyAdapter({ bodyLimit: BODY_LIMIT }),
-    { logger: config.logLevel === 'silent' ? false : undefined },
+    new FastifyAdapter({ bodyLimit: BODY_LIMIT, genReqId: requestId, disableRequestLogging: true }),
+    { logger: new PinoNestLogger(logger) },
   );
-  app.useGlobalFilters(new AllExceptionsFilter());
+  const metrics = app.get(MetricsService);
+  app.useGlobalFilters(new AllExceptionsFilter(metrics));
   app.useGlobalPipes(
     new ValidationPipe({ whitelist: true, forbidNonWhitelisted: true, transform: true, stopAtFirstError: false }),
   );
@@ -72,13 +84,35 @@ export async function createApp(config: ResolvedConfig, provisioner: ShardProvis
       .build(),
   );
   SwaggerModule.setup('docs', app, document);
-  // Live latency of the message path, which the reshard copier watches to back off.
   const latency = app.get(LatencyTracker);
   app
     .getHttpAdapter()
     .getInstance()
+    .addHook('onRequest', (request, reply, done) => {
+      void reply.header('X-Request-Id', request.id);
+      done();
+    })
     .addHook('onResponse', (request, reply, done) => {
-      if (request.url.startsWith('/dialog')) latency.record(reply.elapsedTime);
+      // Route patterns, not URLs, keep the label set small.
+      const route = request.routeOptions.url ?? 'unmatched';
+      if (!QUIET_ROUTES.has(route)) {
+        const { dialogId, shard } = request.raw as LogContext;
+        const line = {
+          reqId: request.id,
+          method: request.method,
+          url: request.url.replace(/token=[^&]+/, 'token=…'),
+          statusCode: reply.statusCode,
+          ms: Math.round(reply.elapsedTime * 10) / 10,
+          ...(shard ? { dialogId, shard } : {}),
+        };
+        if (reply.statusCode >= 500) logger.error(line, 'request failed');
+        else if (reply.statusCode >= 400) logger.warn(line, 'request refused');
+        else logger.info(line, 'request done');
+      }
+      metrics.requests.inc({ route, method: request.method, status: String(reply.statusCode) });
+      metrics.requestSeconds.observe({ route, method: request.method }, reply.elapsedTime / 1000);
+      // Live latency of the message path, which the reshard copier watches to back off.
+      if (route.startsWith('/dialog')) latency.record(reply.elapsedTime);
       done();
     });
   await app.init();

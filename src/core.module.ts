@@ -2,6 +2,7 @@ import { DynamicModule, Global, Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { APP_CONFIG, ResolvedConfig } from './config/app-config';
 import { DialogDb } from './database/dialog-db';
+import { MetricsService } from './observability/metrics.service';
 import { LatencyTracker } from './reshard/latency-tracker';
 import { SHARD_PROVISIONER, ShardProvisioner } from './reshard/provisioner';
 import { RingRepository } from './routing/ring.repository';
@@ -40,13 +41,14 @@ export class CoreModule {
         { provide: APP_CONFIG, useValue: config },
         { provide: SHARD_PROVISIONER, useValue: provisioner },
         LatencyTracker,
+        MetricsService,
         DialogDb,
         ShardRegistry,
         RingRepository,
         RingService,
         TopologyService,
       ],
-      exports: [APP_CONFIG, SHARD_PROVISIONER, LatencyTracker, DialogDb, ShardRegistry, RingRepository, RingService],
+      exports: [APP_CONFIG, SHARD_PROVISIONER, LatencyTracker, MetricsService, DialogDb, ShardRegistry, RingRepository, RingService],
     };
   }
 }

@@ -2,13 +2,16 @@ import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import { createApp, migrateAll, resolveDatabases } from './bootstrap';
 import { ConfigError, loadConfig } from './config/app-config';
+import { createLogger, startupLogger } from './observability/logging';
 
 async function main(): Promise<void> {
   const log = new Logger('Main');
-  const { config, fleet } = await resolveDatabases(loadConfig());
+  const loaded = loadConfig();
+  const logger = createLogger(loaded.logLevel);
+  const { config, fleet } = await resolveDatabases(loaded, startupLogger(logger, 'Bootstrap'));
   try {
-    await migrateAll(config);
-    const app = await createApp(config, fleet ?? null);
+    await migrateAll(config, startupLogger(logger, 'Migrations'));
+    const app = await createApp(config, fleet ?? null, logger);
     await app.listen(config.port, config.host);
     const url = `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${config.port}`;
     log.log(`serving on ${url} (API docs at ${url}/docs)`);

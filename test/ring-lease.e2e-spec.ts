@@ -38,8 +38,12 @@ describe('the ring lease', () => {
       { timeoutMs: 10_000, intervalMs: 100 },
     );
     expect(refused.body).toMatchObject({ statusCode: 503, code: 'RING_UNAVAILABLE', message: expect.stringMatching(/refresh its ring/) });
+    const ready = await t.http.get('/health/ready').expect(503);
+    expect(ready.body).toMatchObject({ status: 'not ready', ringVersion: 1, reason: expect.stringMatching(/refresh its ring/) });
+    await t.http.get('/health/live').expect(200);
 
     await cluster.dialogdb.restart();
     await eventually(async () => expect((await send()).status).toBe(201), { timeoutMs: 15_000, intervalMs: 200 });
+    await t.http.get('/health/ready').expect(200);
   });
 });

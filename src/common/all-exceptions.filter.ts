@@ -2,6 +2,7 @@ import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logge
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { DomainErrorCode, DomainException } from './domain.exception';
 import { isConnectionError } from './db-errors';
+import { MetricsService } from '../observability/metrics.service';
 
 export interface ErrorBody {
   statusCode: number;
@@ -62,10 +63,13 @@ function messageOf(response: unknown, fallback: string): string {
 export class AllExceptionsFilter implements ExceptionFilter {
   private readonly logger = new Logger('Errors');
 
+  constructor(private readonly metrics?: MetricsService) {}
+
   catch(exception: unknown, host: ArgumentsHost): void {
     const reply = host.switchToHttp().getResponse<FastifyReply>();
     const request = host.switchToHttp().getRequest<FastifyRequest>();
     const body = this.toBody(exception);
+    this.metrics?.errors.inc({ kind: body.code ?? String(body.statusCode), status: String(body.statusCode) });
     if (body.statusCode >= 500) {
       const detail = exception instanceof Error ? (exception.stack ?? exception.message) : String(exception);
       this.logger.error(`${request?.method} ${request?.url} -> ${body.statusCode}: ${detail}`);

@@ -5,6 +5,7 @@ import { UserIdPipe } from '../auth/user-id.pipe';
 import { DialogsService } from '../dialogs/dialogs.service';
 import { MessageTextDto } from '../messages/message.dto';
 import { MessagesService } from '../messages/messages.service';
+import { LogContext, RequestLog } from '../observability/log-context';
 
 /** The OTUS spec's list has no paging; it returns this many newest messages, oldest first. */
 export const OTUS_LIST_LIMIT = 1000;
@@ -35,16 +36,21 @@ export class OtusController {
     @CurrentUser() user: AuthUser,
     @Param('userId', UserIdPipe) otherId: string,
     @Body() dto: MessageTextDto,
+    @RequestLog() log: LogContext,
   ): Promise<void> {
     const dialogId = await this.dialogs.direct(user.id, otherId);
-    await this.messages.send(user, dialogId, dto.text);
+    await this.messages.send(user, dialogId, dto.text, undefined, log);
   }
 
   @Get('list')
   @ApiOperation({ summary: `the dialog with user_id, oldest first (the newest ${OTUS_LIST_LIMIT})` })
-  async listDirect(@CurrentUser() user: AuthUser, @Param('userId', UserIdPipe) otherId: string): Promise<OtusMessageDto[]> {
+  async listDirect(
+    @CurrentUser() user: AuthUser,
+    @Param('userId', UserIdPipe) otherId: string,
+    @RequestLog() log: LogContext,
+  ): Promise<OtusMessageDto[]> {
     const dialogId = await this.dialogs.direct(user.id, otherId);
-    const rows = await this.messages.newest(dialogId, OTUS_LIST_LIMIT);
+    const rows = await this.messages.newest(dialogId, OTUS_LIST_LIMIT, undefined, log);
     return rows.reverse().map((m) => ({
       from: m.author_id,
       to: m.author_id === user.id ? otherId : user.id,

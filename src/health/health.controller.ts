@@ -3,6 +3,7 @@ import { ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { Public } from '../auth/auth.decorators';
 import { DialogDb } from '../database/dialog-db';
+import { RingService } from '../routing/ring.service';
 import { ShardRegistry } from '../shards/shard-registry';
 
 type Status = 'up' | 'down';
@@ -22,7 +23,11 @@ async function probe(check: () => Promise<unknown>, timeoutMs: number): Promise<
   }
 }
 
-/** 200 when every database answers, 503 naming the ones that do not. */
+/**
+ * `/health`: every database, 200 only when all answer. `/health/live`: the process runs.
+ * `/health/ready`: this instance can serve, i.e. it holds a current ring (within its lease)
+ * and reaches dialogdb; a shard that is down fails only its own dialogs, not readiness.
+ */
 @ApiTags('health')
 @Public()
 @Controller('health')
@@ -30,7 +35,35 @@ export class HealthController {
   constructor(
     private readonly dialogDb: DialogDb,
     private readonly registry: ShardRegistry,
+    private readonly ring: RingService,
   ) {}
+
+  @Get('live')
+  getLiveness(): { status: 'ok' } {
+    return { status: 'ok' };
+  }
+
+  @Get('ready')
+  async getReadiness(
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<{ status: 'ready' | 'not ready'; ringVersion: number | null; ringRefreshAgeMs: number; dialogdb: Status; reason?: string }> {
+    let reason: string | undefined;
+    try {
+      this.ring.current();
+    } catch (err) {
+      reason = (err as Error).message;
+    }
+    const dialogdb = await probe(() => this.dialogDb.query('SELECT 1'), 1000);
+    if (!reason && dialogdb === 'down') reason = 'dialogdb does not answer';
+    void reply.status(reason ? HttpStatus.SERVICE_UNAVAILABLE : HttpStatus.OK);
+    return {
+      status: reason ? 'not ready' : 'ready',
+      ringVersion: this.ring.lastKnown()?.version ?? null,
+      ringRefreshAgeMs: Math.round(this.ring.refreshAgeMs()),
+      dialogdb,
+      ...(reason ? { reason } : {}),
+    };
+  }
 
   @Get()
   async getHealth(@Res({ passthrough: true }) reply: FastifyReply): Promise<{ status: 'ok' | 'degraded'; databases: Record<string, Status> }> {

@@ -4,6 +4,7 @@ import type { FastifyReply } from 'fastify';
 import { AuthUser, CurrentUser } from '../auth/auth.decorators';
 import { DEFAULT_PAGE, PageQueryDto } from '../common/page-query.dto';
 import { UuidPipe } from '../common/uuid.pipe';
+import { LogContext, RequestLog } from '../observability/log-context';
 import { MessageTextDto, MessageDto, MessagePageDto, SendMessageDto } from './message.dto';
 import { MessagesService } from './messages.service';
 
@@ -21,8 +22,9 @@ export class MessagesController {
     @Param('dialogId', new UuidPipe('dialog id')) dialogId: string,
     @Body() dto: SendMessageDto,
     @Res({ passthrough: true }) reply: FastifyReply,
+    @RequestLog() log: LogContext,
   ): Promise<MessageDto> {
-    const { message, created } = await this.messages.send(user, dialogId, dto.text, dto.clientMessageId);
+    const { message, created } = await this.messages.send(user, dialogId, dto.text, dto.clientMessageId, log);
     void reply.status(created ? 201 : 200);
     return message;
   }
@@ -32,8 +34,9 @@ export class MessagesController {
     @CurrentUser() user: AuthUser,
     @Param('dialogId', new UuidPipe('dialog id')) dialogId: string,
     @Query() query: PageQueryDto,
+    @RequestLog() log: LogContext,
   ): Promise<MessagePageDto> {
-    return this.messages.list(user, dialogId, query.limit ?? DEFAULT_PAGE, query.before);
+    return this.messages.list(user, dialogId, query.limit ?? DEFAULT_PAGE, query.before, log);
   }
 
   @Patch(':messageId')
@@ -42,8 +45,9 @@ export class MessagesController {
     @Param('dialogId', new UuidPipe('dialog id')) dialogId: string,
     @Param('messageId', new UuidPipe('message id')) messageId: string,
     @Body() dto: MessageTextDto,
+    @RequestLog() log: LogContext,
   ): Promise<MessageDto> {
-    return this.messages.edit(user, dialogId, messageId, dto.text);
+    return this.messages.edit(user, dialogId, messageId, dto.text, log);
   }
 
   @Delete(':messageId')
@@ -52,7 +56,8 @@ export class MessagesController {
     @CurrentUser() user: AuthUser,
     @Param('dialogId', new UuidPipe('dialog id')) dialogId: string,
     @Param('messageId', new UuidPipe('message id')) messageId: string,
+    @RequestLog() log: LogContext,
   ): Promise<void> {
-    return this.messages.delete(user, dialogId, messageId);
+    return this.messages.delete(user, dialogId, messageId, log);
   }
 }

@@ -8,6 +8,8 @@ import { ActivityService } from '../dialogs/activity.service';
 import { DialogAccessService } from '../dialogs/dialog-access.service';
 import { RingService } from '../routing/ring.service';
 import { Route } from '../routing/router';
+import { LogContext } from '../observability/log-context';
+import { MetricsService } from '../observability/metrics.service';
 import { FenceError } from '../shards/fence.error';
 import { MessageDto, MessagePageDto } from './message.dto';
 import { MessageRow, MessagesRepository } from './messages.repository';
@@ -45,9 +47,10 @@ export class MessagesService {
     private readonly access: DialogAccessService,
     private readonly ring: RingService,
     private readonly activity: ActivityService,
+    private readonly metrics: MetricsService,
   ) {}
 
-  async send(user: AuthUser, dialogId: string, text: string, clientMessageId?: string): Promise<SendResult> {
+  async send(user: AuthUser, dialogId: string, text: string, clientMessageId?: string, log: LogContext = {}): Promise<SendResult> {
     await this.access.assertParticipant(dialogId, user.id);
     // One id for every attempt: a write retried on the target after a fence is the same message.
     const id = uuidv7();
@@ -76,12 +79,12 @@ export class MessagesService {
       const first = await this.messages.findByClientId(route.write, dialogId, user.id, clientMessageId!);
       if (!first) throw new Error(`idempotent send of ${clientMessageId} found neither a conflict nor a row`);
       return { message: toMessageDto(first), created: false };
-    });
+    }, log);
   }
 
-  async list(user: AuthUser, dialogId: string, limit: number, before?: string): Promise<MessagePageDto> {
+  async list(user: AuthUser, dialogId: string, limit: number, before?: string, log: LogContext = {}): Promise<MessagePageDto> {
     await this.access.assertParticipant(dialogId, user.id);
-    const rows = await this.newest(dialogId, limit + 1, before);
+    const rows = await this.newest(dialogId, limit + 1, before, log);
     const page = rows.slice(0, limit);
     return {
       items: page.map(toMessageDto),
@@ -90,16 +93,19 @@ export class MessagesService {
   }
 
   /** Newest-first live messages of a dialog; the caller has checked access. */
-  async newest(dialogId: string, limit: number, before?: string): Promise<MessageRow[]> {
+  async newest(dialogId: string, limit: number, before?: string, log: LogContext = {}): Promise<MessageRow[]> {
     let beforeId: string | undefined;
     if (before) {
       [beforeId] = decodeCursor('messages', before, 1);
       if (!isUuid(beforeId)) throw new DomainException(DomainErrorCode.InvalidCursor, 'cursor is not valid for this listing');
     }
-    return this.onRoute(dialogId, (route) =>
-      route.reads.length === 1
-        ? this.messages.page(route.write, dialogId, limit, beforeId)
-        : this.mergedPage(route, dialogId, limit, beforeId),
+    return this.onRoute(
+      dialogId,
+      (route) =>
+        route.reads.length === 1
+          ? this.messages.page(route.write, dialogId, limit, beforeId)
+          : this.mergedPage(route, dialogId, limit, beforeId),
+      log,
     );
   }
 
@@ -126,18 +132,18 @@ export class MessagesService {
     }
   }
 
-  async edit(user: AuthUser, dialogId: string, messageId: string, text: string): Promise<MessageDto> {
+  async edit(user: AuthUser, dialogId: string, messageId: string, text: string, log: LogContext = {}): Promise<MessageDto> {
     await this.access.assertParticipant(dialogId, user.id);
     return this.onRoute(dialogId, async (route) => {
       const edit = () => this.messages.edit(route.write, dialogId, messageId, user.id, text);
       const row = (await edit()) ?? ((await this.copyOnWrite(route, dialogId, messageId)) ? await edit() : null);
       if (row) return toMessageDto(row);
       throw await this.whyNotWritable(route.write, dialogId, messageId, user.id);
-    });
+    }, log);
   }
 
   /** Deleting is idempotent: deleting one's own already deleted message succeeds again. */
-  async delete(user: AuthUser, dialogId: string, messageId: string): Promise<void> {
+  async delete(user: AuthUser, dialogId: string, messageId: string, log: LogContext = {}): Promise<void> {
     await this.access.assertParticipant(dialogId, user.id);
     return this.onRoute(dialogId, async (route) => {
       const remove = () => this.messages.softDelete(route.write, dialogId, messageId, user.id);
@@ -145,19 +151,24 @@ export class MessagesService {
       const existing = await this.messages.findById(route.write, dialogId, messageId);
       if (existing?.deleted_at && existing.author_id === user.id) return;
       throw await this.whyNotWritable(route.write, dialogId, messageId, user.id);
-    });
+    }, log);
   }
 
   /**
    * Runs a data-path step on the dialog's current route. A fence means this instance's ring
    * is behind a reshard: reload it and run again on the new route, so no write is lost.
    */
-  private async onRoute<T>(dialogId: string, step: (route: Route) => Promise<T>): Promise<T> {
+  private async onRoute<T>(dialogId: string, step: (route: Route) => Promise<T>, log: LogContext): Promise<T> {
     for (let attempt = 0; ; attempt++) {
+      const route = this.ring.route(dialogId);
+      // The request's log line names the shard, so an operator can tie errors to a database.
+      log.dialogId = dialogId;
+      log.shard = route.write;
       try {
-        return await step(this.ring.route(dialogId));
+        return await step(route);
       } catch (err) {
         if (!(err instanceof FenceError)) throw err;
+        this.metrics.fenceRejections.inc({ shard: err.shard });
         if (attempt >= FENCE_RETRIES) {
           throw new DomainException(DomainErrorCode.RingUnavailable, 'the ring is changing, try again shortly');
         }

@@ -8,6 +8,7 @@ import { arcSegments, MovedArc, Segment } from '../ring';
 import { RingRepository } from '../routing/ring.repository';
 import { RingService } from '../routing/ring.service';
 import { Transition } from '../routing/router';
+import { MetricsService } from '../observability/metrics.service';
 import { LatencyTracker } from './latency-tracker';
 import { SHARD_PROVISIONER, ShardProvisioner } from './provisioner';
 import { CANCELLABLE_PHASES, JobRow, Phase, ReshardJobRepository, Verification, VersionKey } from './reshard-job.repository';
@@ -60,8 +61,21 @@ export class ReshardRunner implements OnApplicationBootstrap, OnApplicationShutd
     private readonly ops: ShardOpsRepository,
     private readonly messages: MessagesRepository,
     private readonly latency: LatencyTracker,
+    private readonly metrics: MetricsService,
     @Optional() @Inject(SHARD_PROVISIONER) private readonly provisioner: ShardProvisioner | null,
-  ) {}
+  ) {
+    // Read from dialogdb at scrape time: the job's state, whichever instance runs it.
+    metrics.gauge('chat_reshard_phase', 'The latest reshard job: 1 on its current phase', ['job', 'phase'], async (g) => {
+      const [job] = await this.jobs.recent(1).catch(() => []);
+      if (job) g.set({ job: job.id, phase: job.phase }, 1);
+    });
+    metrics.gauge('chat_reshard_rows', 'The latest reshard job: rows copied and rows to copy', ['job', 'kind'], async (g) => {
+      const [job] = await this.jobs.recent(1).catch(() => []);
+      if (!job) return;
+      g.set({ job: job.id, kind: 'copied' }, Number(job.copied));
+      if (job.total !== null) g.set({ job: job.id, kind: 'total' }, Number(job.total));
+    });
+  }
 
   onApplicationBootstrap(): void {
     // Picks up jobs whose runner died, on this instance or any other.
@@ -216,6 +230,7 @@ export class ReshardRunner implements OnApplicationBootstrap, OnApplicationShutd
         const rows = await this.ops.scan(step.source, step.segment, after, this.config.reshardBatch);
         if (rows.length === 0) break;
         await this.messages.insertIfAbsent(step.target, rows);
+        this.metrics.rowsCopied.inc({ target: step.target }, rows.length);
         const last = rows[rows.length - 1];
         after = { hash: String(last.ring_hash), id: last.id };
         window.push({ at: Date.now(), rows: rows.length });

@@ -4,6 +4,7 @@ import { Client } from 'pg';
 import { APP_CONFIG, ResolvedConfig } from '../config/app-config';
 import { DomainErrorCode, DomainException } from '../common/domain.exception';
 import { Ring } from '../ring';
+import { MetricsService } from '../observability/metrics.service';
 import { ShardRegistry } from '../shards/shard-registry';
 import { RING_CHANNEL, RingRepository } from './ring.repository';
 import { Route, RingState, routeDialog } from './router';
@@ -29,7 +30,15 @@ export class RingService implements OnApplicationShutdown {
     @Inject(APP_CONFIG) private readonly config: ResolvedConfig,
     private readonly repo: RingRepository,
     private readonly registry: ShardRegistry,
-  ) {}
+    metrics: MetricsService,
+  ) {
+    metrics.gauge('chat_ring_version', 'The ring version this instance serves', [], (g) => {
+      if (this.state) g.set(this.state.version);
+    });
+    metrics.gauge('chat_ring_refresh_age_seconds', 'Seconds since this instance last refreshed its ring', [], (g) => {
+      if (this.lastRefreshOk) g.set(this.refreshAgeMs() / 1000);
+    });
+  }
 
   current(): RingState {
     if (!this.state) throw new DomainException(DomainErrorCode.RingUnavailable, 'the ring is not loaded yet');

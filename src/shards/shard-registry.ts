@@ -3,6 +3,7 @@ import { Pool, PoolClient, QueryResultRow } from 'pg';
 import { APP_CONFIG, ResolvedConfig } from '../config/app-config';
 import { withAvailability } from '../common/db-errors';
 import { DomainErrorCode, DomainException } from '../common/domain.exception';
+import { MetricsService } from '../observability/metrics.service';
 import { FENCE_SQLSTATE, FenceError } from './fence.error';
 
 export interface ShardHandle {
@@ -21,7 +22,18 @@ export class ShardRegistry implements OnApplicationShutdown {
   private readonly logger = new Logger(ShardRegistry.name);
   private readonly shards = new Map<string, ShardHandle>();
 
-  constructor(@Inject(APP_CONFIG) private readonly config: ResolvedConfig) {}
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: ResolvedConfig,
+    private readonly metrics: MetricsService,
+  ) {
+    metrics.gauge('chat_shard_pool_connections', 'Connections of each shard pool on this instance, by state', ['shard', 'state'], (g) => {
+      for (const { name, pool } of this.shards.values()) {
+        g.set({ shard: name, state: 'total' }, pool.totalCount);
+        g.set({ shard: name, state: 'idle' }, pool.idleCount);
+        g.set({ shard: name, state: 'waiting' }, pool.waitingCount);
+      }
+    });
+  }
 
   names(): string[] {
     return [...this.shards.keys()];
@@ -77,16 +89,26 @@ export class ShardRegistry implements OnApplicationShutdown {
     statementName?: string,
   ): Promise<R[]> {
     const { pool } = this.get(name);
-    return withAvailability(DomainErrorCode.ShardUnavailable, name, async () => {
-      try {
-        const result = await pool.query<R>(statementName ? { name: statementName, text, values } : { text, values });
-        return result.rows;
-      } catch (err) {
-        const e = err as { code?: string; detail?: string };
-        if (e.code === FENCE_SQLSTATE) throw new FenceError(name, e.detail ?? 'another shard');
-        throw err;
-      }
-    });
+    const timer = this.metrics.shardQuerySeconds.startTimer({ shard: name });
+    let outcome = 'ok';
+    try {
+      return await withAvailability(DomainErrorCode.ShardUnavailable, name, async () => {
+        try {
+          const result = await pool.query<R>(statementName ? { name: statementName, text, values } : { text, values });
+          return result.rows;
+        } catch (err) {
+          const e = err as { code?: string; detail?: string };
+          if (e.code === FENCE_SQLSTATE) throw new FenceError(name, e.detail ?? 'another shard');
+          throw err;
+        }
+      });
+    } catch (err) {
+      outcome = err instanceof FenceError ? 'fenced' : err instanceof DomainException ? 'unavailable' : 'error';
+      throw err;
+    } finally {
+      timer();
+      this.metrics.shardQueries.inc({ shard: name, outcome });
+    }
   }
 
   /** A transaction on one shard, for the resharding steps that need SET LOCAL or several statements. */

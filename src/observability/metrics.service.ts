@@ -1,0 +1,82 @@
+import { Injectable } from '@nestjs/common';
+import { Counter, Gauge, Histogram, collectDefaultMetrics, Registry } from 'prom-client';
+
+const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
+
+/**
+ * The service's Prometheus metrics. A registry per application, not prom-client's global
+ * one, so several instances in one process (as in the tests) never collide.
+ */
+@Injectable()
+export class MetricsService {
+  readonly registry = new Registry();
+
+  readonly requests = new Counter({
+    name: 'chat_http_requests_total',
+    help: 'HTTP requests by route pattern, method and status',
+    labelNames: ['route', 'method', 'status'] as const,
+    registers: [this.registry],
+  });
+
+  readonly requestSeconds = new Histogram({
+    name: 'chat_http_request_duration_seconds',
+    help: 'HTTP request latency by route pattern and method',
+    labelNames: ['route', 'method'] as const,
+    buckets: LATENCY_BUCKETS,
+    registers: [this.registry],
+  });
+
+  readonly shardQueries = new Counter({
+    name: 'chat_shard_queries_total',
+    help: 'Statements run on each shard, by outcome (ok, unavailable, fenced, error)',
+    labelNames: ['shard', 'outcome'] as const,
+    registers: [this.registry],
+  });
+
+  readonly shardQuerySeconds = new Histogram({
+    name: 'chat_shard_query_duration_seconds',
+    help: 'Statement latency on each shard',
+    labelNames: ['shard'] as const,
+    buckets: LATENCY_BUCKETS,
+    registers: [this.registry],
+  });
+
+  readonly errors = new Counter({
+    name: 'chat_errors_total',
+    help: 'Error responses by kind (the error code, or the HTTP status for others)',
+    labelNames: ['kind', 'status'] as const,
+    registers: [this.registry],
+  });
+
+  readonly fenceRejections = new Counter({
+    name: 'chat_fence_rejections_total',
+    help: 'Writes refused by a fenced source shard during a reshard (each is retried on the new route)',
+    labelNames: ['shard'] as const,
+    registers: [this.registry],
+  });
+
+  readonly rowsCopied = new Counter({
+    name: 'chat_reshard_rows_copied_total',
+    help: "Rows this instance's copier moved to a reshard target",
+    labelNames: ['target'] as const,
+    registers: [this.registry],
+  });
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry, prefix: 'chat_process_' });
+  }
+
+  /** A gauge whose value is read at scrape time, so it is never stale. */
+  gauge<L extends string>(name: string, help: string, labelNames: readonly L[], collect: (g: Gauge<L>) => void | Promise<void>): Gauge<L> {
+    return new Gauge({
+      name,
+      help,
+      labelNames,
+      registers: [this.registry],
+      async collect() {
+        this.reset();
+        await collect(this);
+      },
+    });
+  }
+}
