@@ -18,7 +18,7 @@ export class Resharding1763856000000 implements MigrationInterface {
         moved jsonb NOT NULL,
         -- ring versions this job published, so a resumed job never publishes twice
         versions jsonb NOT NULL DEFAULT '{}',
-        -- where the copier stands: { arc, segment, hash, id } of the last row copied
+        -- where the copier stands: { segment, hash, id } of the last row copied
         checkpoint jsonb NULL,
         copied bigint NOT NULL DEFAULT 0,
         total bigint NULL,

@@ -29,6 +29,8 @@ describe('loadConfig', () => {
     ['a URL that is not postgres', { DIALOG_DB_URL: 'http://x/y', SHARD_URLS: 'postgres://x/z', JWT_SECRET: 's' }],
     ['a bad port', { PORT: 'eighty' }],
     ['a spare without a name', { SPARE_SHARD_URLS: 'postgres://x/y' }],
+    ['a lease shorter than the poll', { RING_LEASE_MS: '500', RING_POLL_MS: '1000' }],
+    ['a lease shorter than the heartbeat', { RING_LEASE_MS: '2000', HEARTBEAT_MS: '3000', RING_POLL_MS: '100' }],
   ])('rejects %s', (_name, env) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
   });

@@ -107,8 +107,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     });
   const embedded = !dialogDbUrl;
   const jwtSecret = env.JWT_SECRET || undefined;
-  if (int(env, 'RING_LEASE_MS', 5000, 200, 600000) <= int(env, 'RING_POLL_MS', 1000, 50, 60000)) {
+  const lease = int(env, 'RING_LEASE_MS', 5000, 200, 600000);
+  if (lease <= int(env, 'RING_POLL_MS', 1000, 50, 60000)) {
     throw new ConfigError('RING_LEASE_MS must be longer than RING_POLL_MS, or an idle instance would stop serving');
+  }
+  // A reshard counts an instance live while it heartbeat within twice the lease.
+  if (lease <= int(env, 'HEARTBEAT_MS', 1000, 50, 60000)) {
+    throw new ConfigError('RING_LEASE_MS must be longer than HEARTBEAT_MS, or a reshard would stop waiting for live instances');
   }
   if (!embedded && !jwtSecret) {
     throw new ConfigError('JWT_SECRET must be set when external databases are used');

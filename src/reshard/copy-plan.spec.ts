@@ -28,9 +28,10 @@ describe('copyPlan', () => {
 });
 
 describe('nextCopyRate', () => {
-  it('halves while live p99 is over target, down to 100 rows/s', () => {
+  it('halves while live p99 is over target, down to 100 rows/s (or the cap, if lower)', () => {
     expect(nextCopyRate(8000, 250, 100, 10000)).toBe(4000);
     expect(nextCopyRate(150, 250, 100, 10000)).toBe(100);
+    expect(nextCopyRate(50, 250, 100, 50)).toBe(50);
   });
 
   it('recovers by a quarter per batch up to the cap when latency is fine or unknown', () => {

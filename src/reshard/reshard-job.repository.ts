@@ -89,9 +89,12 @@ export class ReshardJobRepository {
     return this.db.query<JobRow>('SELECT * FROM reshard_jobs ORDER BY created_at DESC LIMIT $1', [limit]);
   }
 
-  /** Moves to the next phase, closing the timing of the one it leaves. */
-  async setPhase(id: string, from: Phase, to: Phase, extra: { verification?: Verification; error?: string | null } = {}): Promise<void> {
-    await this.db.query(
+  /**
+   * Moves to the next phase, closing the timing of the one it leaves; false if the job was
+   * not in `from`, or if it is about to pass cutover while a cancel was asked for.
+   */
+  async setPhase(id: string, from: Phase, to: Phase, extra: { verification?: Verification; error?: string | null } = {}): Promise<boolean> {
+    const rows = await this.db.query(
       `UPDATE reshard_jobs SET phase = $3,
          phase_times = jsonb_set(
            jsonb_set(phase_times, ARRAY[$2::text, 'endedAt'], to_jsonb(now()), true),
@@ -99,9 +102,11 @@ export class ReshardJobRepository {
          verification = coalesce($4, verification),
          error = $5,
          updated_at = now()
-       WHERE id = $1 AND phase = $2`,
+       WHERE id = $1 AND phase = $2 AND NOT ($3 = 'cutover' AND cancel_requested)
+       RETURNING id`,
       [id, from, to, extra.verification ? JSON.stringify(extra.verification) : null, extra.error ?? null],
     );
+    return rows.length > 0;
   }
 
   async recordVersion(tx: PoolClient, id: string, key: VersionKey, version: number): Promise<void> {
@@ -128,8 +133,13 @@ export class ReshardJobRepository {
     await this.db.query('UPDATE reshard_jobs SET error = $2, updated_at = now() WHERE id = $1', [id, error]);
   }
 
-  async requestCancel(id: string): Promise<void> {
-    await this.db.query('UPDATE reshard_jobs SET cancel_requested = true, updated_at = now() WHERE id = $1', [id]);
+  /** Asks for a cancel only while the job is before cutover; false once it is past it. */
+  async requestCancel(id: string): Promise<boolean> {
+    const rows = await this.db.query(
+      'UPDATE reshard_jobs SET cancel_requested = true, updated_at = now() WHERE id = $1 AND phase = ANY($2) RETURNING id',
+      [id, CANCELLABLE_PHASES],
+    );
+    return rows.length > 0;
   }
 
   async cancelRequested(id: string): Promise<boolean> {

@@ -29,7 +29,7 @@ export function copyPlan(moved: MovedArc[]): PlanStep[] {
 
 /** Halves the copy rate while live p99 is over target, and recovers it gently after (never under 100 rows/s). */
 export function nextCopyRate(rate: number, p99: number | null, targetMs: number, maxRate: number): number {
-  if (p99 !== null && p99 > targetMs) return Math.max(100, rate / 2);
+  if (p99 !== null && p99 > targetMs) return Math.min(maxRate, Math.max(100, rate / 2));
   return Math.min(maxRate, rate * 1.25);
 }
 
@@ -49,6 +49,8 @@ const LIST_LIMIT = 100;
 export class ReshardRunner implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger('Reshard');
   private readonly running = new Map<string, Promise<void>>();
+  /** The session holding each job's advisory lock; the lock lives exactly as long as it. */
+  private readonly locks = new Map<string, Client>();
   private timer?: NodeJS.Timeout;
   private stopping = false;
 
@@ -112,17 +114,19 @@ export class ReshardRunner implements OnApplicationBootstrap, OnApplicationShutd
       await lock.connect();
       const { rows } = await lock.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1, hashtext($2)) AS ok', [LOCK_CLASS, jobId]);
       if (!rows[0].ok) return;
-      await this.drive(jobId, lock);
+      this.locks.set(jobId, lock);
+      await this.drive(jobId);
     } catch (err) {
       if (err instanceof Stopping) return;
       this.logger.error(`reshard ${jobId}: ${(err as Error).message}; will retry`);
       await this.jobs.setError(jobId, (err as Error).message).catch(() => undefined);
     } finally {
+      this.locks.delete(jobId);
       await lock.end().catch(() => undefined);
     }
   }
 
-  private async drive(jobId: string, lock: Client): Promise<void> {
+  private async drive(jobId: string): Promise<void> {
     for (;;) {
       const job = await this.jobs.get(jobId);
       if (!job) return;
@@ -130,8 +134,7 @@ export class ReshardRunner implements OnApplicationBootstrap, OnApplicationShutd
         await this.cancel(job);
         return;
       }
-      // The lock lives as long as its session: lose the session and another instance may run the job.
-      await lock.query('SELECT 1');
+      await this.checkOwner(job.id);
       if (job.error) await this.jobs.setError(job.id, null);
       try {
         switch (job.phase) {
@@ -175,12 +178,22 @@ export class ReshardRunner implements OnApplicationBootstrap, OnApplicationShutd
   }
 
   private async advance(job: JobRow, to: Phase, extra: { verification?: Verification } = {}): Promise<void> {
-    await this.jobs.setPhase(job.id, job.phase, to, extra);
+    // Refused only when a cancel came in first; the next round of drive() cancels.
+    if (!(await this.jobs.setPhase(job.id, job.phase, to, extra))) return;
     this.logger.log(`reshard ${job.id} (${job.kind} ${job.source} → ${job.target}): ${job.phase} → ${to}`);
   }
 
   private checkStopping(): void {
     if (this.stopping) throw new Stopping();
+  }
+
+  /**
+   * Before each step and batch: if the lock's session broke, another instance may already
+   * run this job, so stop here (the error makes this instance retry from the job row).
+   */
+  private async checkOwner(jobId: string): Promise<void> {
+    this.checkStopping();
+    await this.locks.get(jobId)!.query('SELECT 1');
   }
 
   // ---- prepare: the target exists and is migrated; every instance reads it before anyone writes there
@@ -224,12 +237,12 @@ export class ReshardRunner implements OnApplicationBootstrap, OnApplicationShutd
       const step = plan[i];
       let after: Key | null = job.checkpoint && job.checkpoint.segment === i ? { hash: job.checkpoint.hash, id: job.checkpoint.id } : null;
       for (;;) {
-        this.checkStopping();
+        await this.checkOwner(job.id);
         if (await this.jobs.cancelRequested(job.id)) throw new Cancelled();
         const started = Date.now();
         const rows = await this.ops.scan(step.source, step.segment, after, this.config.reshardBatch);
         if (rows.length === 0) break;
-        await this.messages.insertIfAbsent(step.target, rows);
+        await this.ops.merge(step.target, rows);
         this.metrics.rowsCopied.inc({ target: step.target }, rows.length);
         const last = rows[rows.length - 1];
         after = { hash: String(last.ring_hash), id: last.id };
@@ -260,7 +273,7 @@ export class ReshardRunner implements OnApplicationBootstrap, OnApplicationShutd
     for (const step of copyPlan(job.moved)) {
       let after: Key | null = null;
       for (;;) {
-        this.checkStopping();
+        await this.checkOwner(job.id);
         if (await this.jobs.cancelRequested(job.id)) throw new Cancelled();
         const source = await this.ops.scan(step.source, step.segment, after, chunk);
         const end = source.length === chunk ? { hash: String(source[chunk - 1].ring_hash), id: source[chunk - 1].id } : undefined;

@@ -7,7 +7,7 @@ import { midpointSplit, planRingChange, Ring, RingError } from '../ring';
 import { RingRepository } from '../routing/ring.repository';
 import { RingService } from '../routing/ring.service';
 import { SHARD_PROVISIONER, ShardProvisioner } from './provisioner';
-import { JobRow, ReshardJobRepository, RUNNING_PHASES, CANCELLABLE_PHASES } from './reshard-job.repository';
+import { JobRow, ReshardJobRepository, RUNNING_PHASES } from './reshard-job.repository';
 import { RegisterShardDto, ReshardAcceptedDto, ReshardJobDto, ReshardRequestDto, ShardRegisteredDto } from './reshard.dto';
 import { ReshardRunner } from './reshard.runner';
 
@@ -118,15 +118,15 @@ export class ReshardService {
   }
 
   async cancel(id: string): Promise<ReshardJobDto> {
-    const job = await this.find(id);
-    if (!CANCELLABLE_PHASES.includes(job.phase)) {
+    // The check and the flag are one statement, so a cancel and a cutover cannot both win.
+    if (!(await this.jobs.requestCancel(id))) {
+      const job = await this.find(id);
       throw conflict(
         RUNNING_PHASES.includes(job.phase)
           ? `reshard ${id} is past cutover (${job.phase}); it can only finish`
           : `reshard ${id} is already ${job.phase}`,
       );
     }
-    await this.jobs.requestCancel(id);
     this.runner.kick(id);
     return toJobDto(await this.find(id));
   }
@@ -149,6 +149,10 @@ export class ReshardService {
   }
 
   private async checkTarget(name: string, ring: Ring): Promise<void> {
+    // The embedded default keeps dialogdb's server and retired shards' data under these names.
+    if (name === 'dialogdb' || name.startsWith('retired-')) {
+      throw new DomainException(DomainErrorCode.InvalidInput, `"${name}" is a reserved name; choose another shard name`);
+    }
     if (ring.has(name)) throw conflict(`shard ${name} already owns an arc`);
     const row = await this.rings.shard(name);
     if (row && row.status !== 'pending') throw conflict(`shard ${name} is ${row.status}, not a spare`);

@@ -81,8 +81,11 @@ export class ShardOpsRepository {
   }
 
   /**
-   * Copies rows back to a shard that may hold older versions of them (a cancelled reshard):
-   * a deletion is never undone, and a later edit wins over an earlier one.
+   * Copies rows to a shard that may already hold versions of them (written there during the
+   * job): a deletion is never undone, and the later edit wins, so an edit or delete that a
+   * stale instance made on the source just before the fence went up is kept too. A row whose
+   * clientMessageId another row of the same author already holds there is the same message
+   * sent twice in the instant of a ring switch; the one already there stands.
    */
   async merge(shard: string, rows: FullMessageRow[]): Promise<void> {
     if (rows.length === 0) return;
@@ -92,6 +95,10 @@ export class ShardOpsRepository {
         `INSERT INTO messages AS m (dialog_id, id, ring_hash, author_id, text, client_message_id, created_at, edited_at, deleted_at)
          SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::bigint[], $4::varchar[], $5::text[], $6::varchar[],
                               $7::timestamptz[], $8::timestamptz[], $9::timestamptz[])
+                AS v(dialog_id, id, ring_hash, author_id, text, client_message_id, created_at, edited_at, deleted_at)
+         WHERE v.client_message_id IS NULL OR NOT EXISTS (
+           SELECT 1 FROM messages d WHERE d.dialog_id = v.dialog_id AND d.author_id = v.author_id
+             AND d.client_message_id = v.client_message_id AND d.id <> v.id)
          ON CONFLICT (dialog_id, id) DO UPDATE SET
            deleted_at = coalesce(m.deleted_at, EXCLUDED.deleted_at),
            text = CASE WHEN m.deleted_at IS NOT NULL OR EXCLUDED.deleted_at IS NOT NULL THEN ''

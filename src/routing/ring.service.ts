@@ -66,6 +66,7 @@ export class RingService implements OnApplicationShutdown {
   }
 
   async start(): Promise<void> {
+    this.logger.log(`instance ${this.instanceId} starting (reshards wait for this id to serve each new ring)`);
     await this.refresh();
     await this.heartbeat();
     this.every(this.config.ringPollMs, () => this.refresh());
@@ -82,17 +83,18 @@ export class RingService implements OnApplicationShutdown {
   private async load(): Promise<RingState> {
     const latest = await this.repo.latest();
     if (!latest) throw new Error('dialogdb has no ring');
+    // Every poll, so a database registered through another instance shows up here too; a new
+    // version may name a shard added since, so pools come before the ring that uses them.
+    const rows = await this.repo.shards();
+    for (const row of rows) this.registry.add(row.name, row.url);
+    for (const name of this.registry.names()) if (!rows.some((r) => r.name === name)) await this.registry.remove(name);
     if (!this.state || latest.version > this.state.version) {
-      // A new version may name a shard added since: pools first, then the ring that uses them.
-      const rows = await this.repo.shards();
-      for (const row of rows) this.registry.add(row.name, row.url);
       const ring = new Ring(latest.points);
       const needed = [...ring.shards(), ...(latest.transition?.moved.flatMap((a) => [a.source, a.target]) ?? [])];
       const missing = needed.filter((s) => !this.registry.has(s));
       if (missing.length) throw new Error(`ring v${latest.version} names unregistered shards: ${missing.join(', ')}`);
       const previous = this.state?.version;
       this.state = { version: latest.version, ring, transition: latest.transition };
-      for (const name of this.registry.names()) if (!rows.some((r) => r.name === name)) await this.registry.remove(name);
       this.logger.log(
         `serving ring v${latest.version}${previous ? ` (was v${previous})` : ''}: ${latest.reason}; ` +
           ring.points.map((p) => `${p.shard}@${p.point}`).join(', ') +
