@@ -31,6 +31,12 @@ describe('compareRows', () => {
     expect(compareRows([row(before(1)), row(before(2))], [row(before(1))], jobStart).missing).toEqual([before(2)]);
   });
 
+  it('takes a twin with the same clientMessageId on the target as the same message', () => {
+    const twin = row(before(3), { client_message_id: 'k' });
+    expect(compareRows([row(before(2), { client_message_id: 'k' })], [twin], jobStart).missing).toEqual([]);
+    expect(compareRows([row(before(2), { client_message_id: 'k' })], [row(before(3), { client_message_id: 'other' })], jobStart).missing).toEqual([before(2)]);
+  });
+
   it('names a row altered behind the job', () => {
     const sut = compareRows([row(before(1))], [row(before(1), { text: 'tampered' })], jobStart);
     expect(sut.changed).toEqual([before(1)]);

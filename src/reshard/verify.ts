@@ -37,11 +37,15 @@ export function compareRows(source: FullMessageRow[], target: FullMessageRow[], 
   const start = jobStartedAt.getTime();
   const onTarget = new Map(target.map((row) => [row.id, row]));
   const onSource = new Set(source.map((row) => row.id));
+  // The same clientMessageId sent through two instances in the instant of a ring switch:
+  // the copy on the target stands for both (see ShardOpsRepository.merge).
+  const idempotencyKey = (row: FullMessageRow) => `${row.dialog_id}|${row.author_id}|${row.client_message_id}`;
+  const keysOnTarget = new Set(target.filter((row) => row.client_message_id !== null).map(idempotencyKey));
   const result: ChunkDifferences = { missing: [], changed: [], extra: [] };
   for (const row of source) {
     const copy = onTarget.get(row.id);
     if (!copy) {
-      result.missing.push(row.id);
+      if (row.client_message_id === null || !keysOnTarget.has(idempotencyKey(row))) result.missing.push(row.id);
     } else if (!sameContent(row, copy)) {
       const changedDuringJob = (copy.edited_at?.getTime() ?? 0) >= start || (copy.deleted_at?.getTime() ?? 0) >= start;
       if (!changedDuringJob) result.changed.push(row.id);
