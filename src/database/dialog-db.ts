@@ -5,6 +5,7 @@ import { DataSource } from 'typeorm';
 import { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver';
 import { withAvailability } from '../common/db-errors';
 import { DomainErrorCode } from '../common/domain.exception';
+import { inTransaction } from './transaction';
 
 /**
  * Raw SQL on dialogdb through the pool of TypeORM's DataSource: TypeORM owns the
@@ -25,19 +26,6 @@ export class DialogDb {
   }
 
   async transaction<T>(fn: (client: PoolClient) => Promise<T>): Promise<T> {
-    return withAvailability(DomainErrorCode.DialogDbUnavailable, 'dialogdb', async () => {
-      const client = await this.pool.connect();
-      try {
-        await client.query('BEGIN');
-        const result = await fn(client);
-        await client.query('COMMIT');
-        return result;
-      } catch (err) {
-        await client.query('ROLLBACK').catch(() => undefined);
-        throw err;
-      } finally {
-        client.release();
-      }
-    });
+    return withAvailability(DomainErrorCode.DialogDbUnavailable, 'dialogdb', () => inTransaction(this.pool, fn));
   }
 }

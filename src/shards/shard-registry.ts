@@ -2,6 +2,7 @@ import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/commo
 import { Pool, PoolClient, QueryResultRow } from 'pg';
 import { APP_CONFIG, ResolvedConfig } from '../config/app-config';
 import { withAvailability } from '../common/db-errors';
+import { inTransaction } from '../database/transaction';
 import { DomainErrorCode, DomainException } from '../common/domain.exception';
 import { MetricsService } from '../observability/metrics.service';
 import { FENCE_SQLSTATE, FenceError } from './fence.error';
@@ -114,20 +115,7 @@ export class ShardRegistry implements OnApplicationShutdown {
   /** A transaction on one shard, for the resharding steps that need SET LOCAL or several statements. */
   async transaction<T>(name: string, fn: (client: PoolClient) => Promise<T>): Promise<T> {
     const { pool } = this.get(name);
-    return withAvailability(DomainErrorCode.ShardUnavailable, name, async () => {
-      const client = await pool.connect();
-      try {
-        await client.query('BEGIN');
-        const result = await fn(client);
-        await client.query('COMMIT');
-        return result;
-      } catch (err) {
-        await client.query('ROLLBACK').catch(() => undefined);
-        throw err;
-      } finally {
-        client.release();
-      }
-    });
+    return withAvailability(DomainErrorCode.ShardUnavailable, name, () => inTransaction(pool, fn));
   }
 
   async onApplicationShutdown(): Promise<void> {
