@@ -20,7 +20,9 @@ async function main(): Promise<void> {
   @Module({ imports: [CliConfigModule, AuthModule], providers: [TokenCommand, MigrateCommand] })
   class CliModule {}
 
-  await CommandFactory.run(CliModule, { logger: ['error', 'warn'], errorHandler: fail });
+  // A command that throws lands in serviceErrorHandler; nest-commander's default prints it
+  // with no newline and exits 0, so a failed command looked like a success to scripts.
+  await CommandFactory.run(CliModule, { logger: ['error', 'warn'], errorHandler: fail, serviceErrorHandler: fail });
 }
 
 function fail(err: unknown): never {
