@@ -2,7 +2,10 @@ import 'reflect-metadata';
 import { Global, Module } from '@nestjs/common';
 import { CommandFactory } from 'nest-commander';
 import { AuthModule } from './auth/auth.module';
+import { AdminApiClient } from './cli/admin-api.client';
 import { MigrateCommand } from './cli/migrate.command';
+import { ReshardCommand } from './cli/reshard.command';
+import { ShardCommand } from './cli/shard.command';
 import { TokenCommand } from './cli/token.command';
 import { APP_CONFIG, AppConfig, ConfigError, loadConfig } from './config/app-config';
 import { readEmbeddedJwtSecret } from './embedded/embedded-fleet';
@@ -17,10 +20,21 @@ async function main(): Promise<void> {
   @Module({ providers: [{ provide: APP_CONFIG, useValue: config }], exports: [APP_CONFIG] })
   class CliConfigModule {}
 
-  @Module({ imports: [CliConfigModule, AuthModule], providers: [TokenCommand, MigrateCommand] })
+  @Module({
+    imports: [CliConfigModule, AuthModule],
+    providers: [
+      TokenCommand,
+      MigrateCommand,
+      ...ReshardCommand.registerWithSubCommands(),
+      ...ShardCommand.registerWithSubCommands(),
+      AdminApiClient,
+    ],
+  })
   class CliModule {}
 
-  await CommandFactory.run(CliModule, { logger: ['error', 'warn'], errorHandler: fail });
+  // A command that throws lands in serviceErrorHandler; nest-commander's default prints it
+  // with no newline and exits 0, so a failed command looked like a success to scripts.
+  await CommandFactory.run(CliModule, { logger: ['error', 'warn'], errorHandler: fail, serviceErrorHandler: fail });
 }
 
 function fail(err: unknown): never {
