@@ -4,6 +4,7 @@ import { RingRepository } from '../routing/ring.repository';
 import { RingService } from '../routing/ring.service';
 import { ShardRegistry } from '../shards/shard-registry';
 import { RingDto, RouteDto, ShardDto } from './admin.dto';
+import { rankShardLoad } from './hot-shards';
 import { ShardStatsService } from './shard-stats.service';
 
 @Injectable()
@@ -25,12 +26,15 @@ export class AdminService {
     return { dialogId, hash: route.hash, shard: route.write, reads: route.reads };
   }
 
-  /** Ring shards in point order, then registered shards that hold no arc (spares). */
+  /**
+   * Ring shards in point order, then registered shards that hold no arc (spares), each with
+   * its load rank and, for at most one, the mark to split it (see rankShardLoad).
+   */
   async shards(): Promise<ShardDto[]> {
-    const { ring } = this.ringService.current();
+    const { ring, transition } = this.ringService.current();
     const rows = await this.rings.shards();
     const names = [...ring.shards(), ...rows.map((r) => r.name).filter((n) => !ring.has(n) && this.registry.has(n))];
-    return Promise.all(
+    const shards = await Promise.all(
       names.map(async (name) => ({
         name,
         point: ring.has(name) ? ring.pointOf(name) : null,
@@ -39,5 +43,7 @@ export class AdminService {
         status: rows.find((r) => r.name === name)?.status ?? 'active',
       })),
     );
+    const ranking = rankShardLoad(shards, { reshardRunning: transition !== null });
+    return shards.map((shard, i) => ({ ...shard, ...ranking[i] }));
   }
 }
