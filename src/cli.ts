@@ -20,7 +20,9 @@ async function main(): Promise<void> {
   @Module({ imports: [CliConfigModule, AuthModule], providers: [TokenCommand, MigrateCommand] })
   class CliModule {}
 
-  await CommandFactory.run(CliModule, { logger: ['error', 'warn'], errorHandler: fail });
+  // serviceErrorHandler: an error thrown by a command itself (nest-commander's default
+  // prints it and exits 0, which a script cannot tell from success).
+  await CommandFactory.run(CliModule, { logger: ['error', 'warn'], errorHandler: fail, serviceErrorHandler: fail });
 }
 
 function fail(err: unknown): never {
