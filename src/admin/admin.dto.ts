@@ -39,7 +39,7 @@ export class ShardDto {
   @ApiProperty({
     description:
       'true for at most one shard: the one to split (POST /admin/reshard {"split": name}). Its writeRate is at least ' +
-      `${HOT_FLOOR_PER_SEC} insert/s and more than ${HOT_FACTOR} times the mean of the other ring shards; never while a reshard is running`,
+      `${HOT_FLOOR_PER_SEC} insert/s and more than ${HOT_FACTOR} times the mean of the other ring shards; never during a reshard or the minute after it`,
   })
   splitCandidate: boolean;
 }

@@ -1,11 +1,12 @@
 import { Injectable } from '@nestjs/common';
 import { arcShare } from '../ring';
+import { ReshardJobRepository } from '../reshard/reshard-job.repository';
 import { RingRepository } from '../routing/ring.repository';
 import { RingService } from '../routing/ring.service';
 import { ShardRegistry } from '../shards/shard-registry';
 import { RingDto, RouteDto, ShardDto } from './admin.dto';
 import { rankShardLoad } from './hot-shards';
-import { ShardStatsService } from './shard-stats.service';
+import { RATE_WINDOW_MS, ShardStatsService } from './shard-stats.service';
 
 @Injectable()
 export class AdminService {
@@ -14,6 +15,7 @@ export class AdminService {
     private readonly registry: ShardRegistry,
     private readonly stats: ShardStatsService,
     private readonly rings: RingRepository,
+    private readonly jobs: ReshardJobRepository,
   ) {}
 
   ring(): RingDto {
@@ -32,7 +34,11 @@ export class AdminService {
    */
   async shards(): Promise<ShardDto[]> {
     const { ring, transition } = this.ringService.current();
-    const rows = await this.rings.shards();
+    const [rows, reshardInWindow] = await Promise.all([
+      this.rings.shards(),
+      // A job's updated_at moves with every copied batch, so this covers the copier's inserts.
+      transition ? true : this.jobs.busyWithin(RATE_WINDOW_MS),
+    ]);
     const names = [...ring.shards(), ...rows.map((r) => r.name).filter((n) => !ring.has(n) && this.registry.has(n))];
     const shards = await Promise.all(
       names.map(async (name) => ({
@@ -43,7 +49,7 @@ export class AdminService {
         status: rows.find((r) => r.name === name)?.status ?? 'active',
       })),
     );
-    const ranking = rankShardLoad(shards, { reshardRunning: transition !== null });
+    const ranking = rankShardLoad(shards, { reshardInWindow });
     return shards.map((shard, i) => ({ ...shard, ...ranking[i] }));
   }
 }
