@@ -9,6 +9,7 @@ import { HealthController } from './health/health.controller';
 import { MessagesModule } from './messages/messages.module';
 import { ReshardModule } from './reshard/reshard.module';
 import { ShardProvisioner } from './reshard/provisioner';
+import { StateModule } from './state/state.module';
 
 @Module({})
 export class AppModule {
@@ -23,6 +24,7 @@ export class AppModule {
         CompatModule,
         AdminModule,
         ReshardModule,
+        StateModule,
       ],
       controllers: [HealthController],
     };
