@@ -10,6 +10,7 @@ import { MetricsController } from './observability/metrics.controller';
 import { MessagesModule } from './messages/messages.module';
 import { ReshardModule } from './reshard/reshard.module';
 import { ShardProvisioner } from './reshard/provisioner';
+import { StateModule } from './state/state.module';
 
 @Module({})
 export class AppModule {
@@ -24,6 +25,7 @@ export class AppModule {
         CompatModule,
         AdminModule,
         ReshardModule,
+        StateModule,
       ],
       controllers: [HealthController, MetricsController],
     };

@@ -18,6 +18,7 @@ async function main(): Promise<void> {
     if (fleet) {
       log.log(`embedded Postgres data is kept in ${config.dataDir}`);
       log.log(`get a token: npm run -s cli -- token <userId>   (admin: add --admin)`);
+      log.log(`state page: ${url}/state?token=<npm run -s cli -- token ops --viewer>`);
     }
     const stop = async (signal: string) => {
       log.log(`${signal}: shutting down`);

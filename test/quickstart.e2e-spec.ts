@@ -79,6 +79,11 @@ describe('npm start on the embedded default', () => {
     const api = request(`http://127.0.0.1:${env.PORT}`);
     const auth = { Authorization: `Bearer ${await cli('token', 'alice')}` };
     const ops = { Authorization: `Bearer ${await cli('token', 'ops', '--admin')}` };
+    // The README's way to the state page: a viewer token opens it, and nothing else.
+    const viewer = await cli('token', 'ops', '--viewer');
+    await api.get('/state').query({ token: viewer }).expect(200);
+    await api.get('/admin/shards').set({ Authorization: `Bearer ${viewer}` }).expect(403);
+    await expect(cli('token', 'ops', '--admin', '--viewer')).rejects.toThrow(/exclude each other/);
 
     const health = await api.get('/health').expect(200);
     expect(health.body.databases).toEqual({ dialogdb: 'up', 'shard-0': 'up', 'shard-1': 'up' });

@@ -1,4 +1,5 @@
 import { ApiProperty } from '@nestjs/swagger';
+import { HOT_FACTOR, HOT_FLOOR_PER_SEC } from './hot-shards';
 
 export class RingPointDto {
   @ApiProperty() point: number;
@@ -29,4 +30,16 @@ export class ShardDto {
   @ApiProperty() healthy: boolean;
   @ApiProperty({ enum: ['active', 'pending'], description: 'pending: registered, on no arc yet (a spare or a reshard target)' })
   status: string;
+  @ApiProperty({
+    nullable: true,
+    type: Number,
+    description: '1 = the most write load (by writeRate, then rows) among the shards on the ring; null for a shard on no arc',
+  })
+  loadRank: number | null;
+  @ApiProperty({
+    description:
+      'true for at most one shard: the one to split (POST /admin/reshard {"split": name}). Its writeRate is at least ' +
+      `${HOT_FLOOR_PER_SEC} insert/s and more than ${HOT_FACTOR} times the mean of the other ring shards; never during a reshard or the minute after it`,
+  })
+  splitCandidate: boolean;
 }

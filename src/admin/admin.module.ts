@@ -1,7 +1,9 @@
 import { Module } from '@nestjs/common';
+import { ReshardJobRepository } from '../reshard/reshard-job.repository';
 import { AdminController } from './admin.controller';
 import { AdminService } from './admin.service';
 import { ShardStatsService } from './shard-stats.service';
 
-@Module({ controllers: [AdminController], providers: [AdminService, ShardStatsService] })
+/** ReshardJobRepository is stateless SQL on dialogdb: the ranking asks it whether a reshard is recent. */
+@Module({ controllers: [AdminController], providers: [AdminService, ShardStatsService, ReshardJobRepository], exports: [AdminService] })
 export class AdminModule {}

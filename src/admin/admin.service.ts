@@ -1,10 +1,12 @@
 import { Injectable } from '@nestjs/common';
 import { arcShare } from '../ring';
+import { ReshardJobRepository } from '../reshard/reshard-job.repository';
 import { RingRepository } from '../routing/ring.repository';
 import { RingService } from '../routing/ring.service';
 import { ShardRegistry } from '../shards/shard-registry';
 import { RingDto, RouteDto, ShardDto } from './admin.dto';
-import { ShardStatsService } from './shard-stats.service';
+import { rankShardLoad } from './hot-shards';
+import { RATE_WINDOW_MS, ShardStatsService } from './shard-stats.service';
 
 @Injectable()
 export class AdminService {
@@ -13,6 +15,7 @@ export class AdminService {
     private readonly registry: ShardRegistry,
     private readonly stats: ShardStatsService,
     private readonly rings: RingRepository,
+    private readonly jobs: ReshardJobRepository,
   ) {}
 
   ring(): RingDto {
@@ -25,12 +28,19 @@ export class AdminService {
     return { dialogId, hash: route.hash, shard: route.write, reads: route.reads };
   }
 
-  /** Ring shards in point order, then registered shards that hold no arc (spares). */
+  /**
+   * Ring shards in point order, then registered shards that hold no arc (spares), each with
+   * its load rank and, for at most one, the mark to split it (see rankShardLoad).
+   */
   async shards(): Promise<ShardDto[]> {
-    const { ring } = this.ringService.current();
-    const rows = await this.rings.shards();
+    const { ring, transition } = this.ringService.current();
+    const [rows, reshardInWindow] = await Promise.all([
+      this.rings.shards(),
+      // A job's updated_at moves with every copied batch, so this covers the copier's inserts.
+      transition ? true : this.jobs.busyWithin(RATE_WINDOW_MS),
+    ]);
     const names = [...ring.shards(), ...rows.map((r) => r.name).filter((n) => !ring.has(n) && this.registry.has(n))];
-    return Promise.all(
+    const shards = await Promise.all(
       names.map(async (name) => ({
         name,
         point: ring.has(name) ? ring.pointOf(name) : null,
@@ -39,5 +49,7 @@ export class AdminService {
         status: rows.find((r) => r.name === name)?.status ?? 'active',
       })),
     );
+    const ranking = rankShardLoad(shards, { reshardInWindow });
+    return shards.map((shard, i) => ({ ...shard, ...ranking[i] }));
   }
 }

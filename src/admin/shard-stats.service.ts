@@ -15,7 +15,8 @@ interface Sample {
 }
 
 const SAMPLE_EVERY_MS = 5_000;
-const RATE_WINDOW_MS = 60_000;
+/** writeRate is the average over this window. */
+export const RATE_WINDOW_MS = 60_000;
 // Exact counts are cheap on small shards; past this the planner's estimate is close enough.
 const EXACT_COUNT_BELOW = 1_000_000;
 

@@ -3,7 +3,10 @@ import { Reflector } from '@nestjs/core';
 import { AuthUser, IS_ADMIN, IS_PUBLIC } from './auth.decorators';
 import { TokenService } from './token.service';
 
-/** Every route needs a bearer JWT unless marked @Public(); @AdminOnly() also needs the admin role. */
+/**
+ * Every route needs a bearer JWT unless marked @Public(); @AdminOnly() also needs the admin
+ * role. Viewer tokens open no route here: only the state page, which is public and checks them.
+ */
 @Injectable()
 export class AuthGuard implements CanActivate {
   constructor(
@@ -20,6 +23,9 @@ export class AuthGuard implements CanActivate {
     if (!match) throw new UnauthorizedException('missing bearer token: send Authorization: Bearer <JWT>');
     const user = this.tokens.verify(match[1]);
     if (!user) throw new UnauthorizedException('invalid or expired token');
+    // A viewer token is an operator's read-only pass to the state page, which checks it
+    // itself; it must not act as a user (or an admin) anywhere else.
+    if (user.viewer) throw new ForbiddenException('a viewer token only opens the state page (/state)');
     request.user = user;
     if (this.reflector.getAllAndOverride<boolean>(IS_ADMIN, targets) && !user.admin) {
       throw new ForbiddenException('this endpoint needs an admin token');

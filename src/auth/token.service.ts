@@ -11,10 +11,12 @@ export function isUserId(value: unknown): value is string {
 export class TokenService {
   constructor(private readonly jwt: JwtService) {}
 
-  sign(userId: string, options: { admin?: boolean; expiresIn?: string } = {}): string {
+  sign(userId: string, options: { admin?: boolean; viewer?: boolean; expiresIn?: string } = {}): string {
     if (!isUserId(userId)) throw new Error('a user id is 1 to 64 characters with no control characters');
+    if (options.admin && options.viewer) throw new Error('a token is either admin or viewer, not both');
     const payload: Record<string, unknown> = { sub: userId };
     if (options.admin) payload.role = 'admin';
+    if (options.viewer) payload.role = 'viewer';
     return this.jwt.sign(payload, { expiresIn: (options.expiresIn ?? '7d') as never });
   }
 
@@ -23,7 +25,7 @@ export class TokenService {
     try {
       const claims = this.jwt.verify<{ sub?: unknown; role?: unknown }>(token, { algorithms: ['HS256'] });
       if (!isUserId(claims.sub)) return null;
-      return { id: claims.sub, admin: claims.role === 'admin' };
+      return { id: claims.sub, admin: claims.role === 'admin', viewer: claims.role === 'viewer' };
     } catch {
       return null;
     }

@@ -3,6 +3,7 @@ import { TokenService } from '../auth/token.service';
 
 interface TokenOptions {
   admin?: boolean;
+  viewer?: boolean;
   ttl?: string;
 }
 
@@ -13,11 +14,17 @@ export class TokenCommand extends CommandRunner {
   }
 
   async run([userId]: string[], options: TokenOptions): Promise<void> {
-    process.stdout.write(this.tokens.sign(userId, { admin: options.admin, expiresIn: options.ttl }) + '\n');
+    if (options.admin && options.viewer) throw new Error('--admin and --viewer exclude each other');
+    process.stdout.write(this.tokens.sign(userId, { admin: options.admin, viewer: options.viewer, expiresIn: options.ttl }) + '\n');
   }
 
   @Option({ flags: '--admin', description: 'add role "admin", which opens /admin' })
   parseAdmin(): boolean {
+    return true;
+  }
+
+  @Option({ flags: '--viewer', description: 'add role "viewer": a read-only token that opens the state page (/state) and nothing else' })
+  parseViewer(): boolean {
     return true;
   }
 

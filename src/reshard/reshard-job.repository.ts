@@ -85,6 +85,17 @@ export class ReshardJobRepository {
     return rows.map((r) => r.id);
   }
 
+  /** True while a job is not over (running, or failed and not cancelled yet), or one changed within `ms`. */
+  async busyWithin(ms: number): Promise<boolean> {
+    const rows = await this.db.query<{ busy: boolean }>(
+      `SELECT coalesce(bool_or(phase NOT IN ('done', 'cancelled')
+                               OR updated_at > now() - make_interval(secs => $1::double precision / 1000)), false) AS busy
+       FROM reshard_jobs`,
+      [ms],
+    );
+    return rows[0].busy;
+  }
+
   async recent(limit: number): Promise<JobRow[]> {
     return this.db.query<JobRow>('SELECT * FROM reshard_jobs ORDER BY created_at DESC LIMIT $1', [limit]);
   }

@@ -10,5 +10,6 @@ import { ShardOpsRepository } from './shard-ops.repository';
   imports: [MessagesModule],
   controllers: [ReshardController],
   providers: [ReshardJobRepository, ShardOpsRepository, ReshardRunner, ReshardService],
+  exports: [ReshardService],
 })
 export class ReshardModule {}

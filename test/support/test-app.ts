@@ -12,8 +12,8 @@ export interface TestApp {
   app: NestFastifyApplication;
   config: ResolvedConfig;
   http: TestAgent;
-  token(userId: string, opts?: { admin?: boolean }): string;
-  auth(userId: string, opts?: { admin?: boolean }): { Authorization: string };
+  token(userId: string, opts?: { admin?: boolean; viewer?: boolean }): string;
+  auth(userId: string, opts?: { admin?: boolean; viewer?: boolean }): { Authorization: string };
   close(): Promise<void>;
 }
 

@@ -1,0 +1,25 @@
+import { JwtService } from '@nestjs/jwt';
+import { TokenService } from './token.service';
+
+describe('TokenService roles', () => {
+  const jwt = new JwtService({ secret: 's', signOptions: { algorithm: 'HS256' } });
+  const sut = new TokenService(jwt);
+
+  it.each([
+    ['a user', {}, { admin: false, viewer: false }, undefined],
+    ['an admin', { admin: true }, { admin: true, viewer: false }, 'admin'],
+    ['a viewer', { viewer: true }, { admin: false, viewer: true }, 'viewer'],
+  ])('signs and reads %s', (_who, options, roles, claim) => {
+    const token = sut.sign('ops', options);
+    expect(jwt.decode(token).role).toBe(claim);
+    expect(sut.verify(token)).toEqual({ id: 'ops', ...roles });
+  });
+
+  it('refuses a token that is both admin and viewer', () => {
+    expect(() => sut.sign('ops', { admin: true, viewer: true })).toThrow(/either admin or viewer/);
+  });
+
+  it('reads an unknown role as an ordinary user', () => {
+    expect(sut.verify(jwt.sign({ sub: 'ops', role: 'root' }))).toEqual({ id: 'ops', admin: false, viewer: false });
+  });
+});

@@ -1,0 +1,76 @@
+import { Controller, Get, Headers, Query, Res, UnauthorizedException } from '@nestjs/common';
+import { ApiOkResponse, ApiProduces, ApiQuery, ApiTags, ApiUnauthorizedResponse } from '@nestjs/swagger';
+import type { FastifyReply } from 'fastify';
+import { randomBytes } from 'node:crypto';
+import { Public } from '../auth/auth.decorators';
+import { statePage, unauthorizedPage } from './state-page';
+import { StateData, StateService } from './state.service';
+
+const TOKEN_QUERY = {
+  name: 'token',
+  required: false,
+  description: 'an admin or viewer JWT, for a browser that cannot send a header; the Authorization header wins',
+};
+
+/** Nothing on the page comes from elsewhere, and it may only talk back to this server. */
+function secure(reply: FastifyReply, nonce?: string): void {
+  const inline = nonce ? `'nonce-${nonce}'` : `'none'`;
+  void reply
+    .header(
+      'Content-Security-Policy',
+      `default-src 'none'; script-src ${inline}; style-src ${inline}; connect-src 'self'; img-src data:; ` +
+        `base-uri 'none'; form-action 'none'; frame-ancestors 'none'`,
+    )
+    .header('Cache-Control', 'no-store')
+    // The page's URL may carry its token: never send it on.
+    .header('Referrer-Policy', 'no-referrer')
+    .header('X-Content-Type-Options', 'nosniff');
+}
+
+/**
+ * The operator's window on the ring: @Public() so the global guard does not demand a
+ * header, because a browser navigating here cannot send one; the token (admin or viewer)
+ * is checked here instead, from the header or `?token=`.
+ */
+@ApiTags('state')
+@Public()
+@Controller('state')
+export class StateController {
+  constructor(private readonly state: StateService) {}
+
+  @Get()
+  @ApiProduces('text/html')
+  @ApiQuery(TOKEN_QUERY)
+  @ApiOkResponse({ description: 'the state page: the ring, shards, instances and reshards, live' })
+  @ApiUnauthorizedResponse({ description: 'a small page saying how to get a viewer token' })
+  showPage(
+    @Headers('authorization') authorization: string | undefined,
+    @Query('token') token: string | undefined,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): string {
+    const nonce = randomBytes(16).toString('base64');
+    secure(reply, nonce);
+    void reply.type('text/html; charset=utf-8');
+    if (!this.state.authorize(authorization, token)) {
+      void reply.status(401).header('WWW-Authenticate', 'Bearer');
+      return unauthorizedPage(nonce);
+    }
+    return statePage(nonce);
+  }
+
+  @Get('data')
+  @ApiQuery(TOKEN_QUERY)
+  @ApiOkResponse({ description: "what the state page shows, as JSON; it polls this once a second (no message text)" })
+  @ApiUnauthorizedResponse({ description: 'no admin or viewer token' })
+  getData(
+    @Headers('authorization') authorization: string | undefined,
+    @Query('token') token: string | undefined,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<StateData> {
+    secure(reply);
+    if (!this.state.authorize(authorization, token)) {
+      throw new UnauthorizedException('the state page needs an admin or viewer token: npm run -s cli -- token <name> --viewer');
+    }
+    return this.state.data();
+  }
+}
