@@ -132,8 +132,10 @@ describe('the state page', () => {
     pageErrors.length = 0;
     const res = await page.goto(`${base}/state?token=${viewer}`);
     expect(res?.status()).toBe(200);
-    await eventually(async () => expect(await page.locator('#shards-body tr[data-shard]').count()).toBe(2), { timeoutMs: 15_000 });
+    // Two ring shards and the registered spare, which has no arc yet.
+    await eventually(async () => expect(await page.locator('#shards-body tr[data-shard]').count()).toBe(3), { timeoutMs: 15_000 });
     await expectPageMatchesApi();
+    expect(await cellText('shard-2', 'point')).toBe('no arc');
     expect(await markers()).toHaveLength(2);
     expect(await page.locator('svg#ring path.arc').count()).toBe(2);
     expect(await page.locator('#instances-body tr[data-instance]').count()).toBe(1);
