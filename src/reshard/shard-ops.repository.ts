@@ -40,11 +40,6 @@ export class ShardOpsRepository {
     });
   }
 
-  async fenced(shard: string): Promise<boolean> {
-    const rows = await this.shards.query(shard, `SELECT 1 FROM pg_trigger WHERE tgname = 'messages_fence'`, []);
-    return rows.length > 0;
-  }
-
   async count(shard: string, segment: Segment): Promise<number> {
     const [row] = await this.shards.query<{ n: string }>(
       shard,
