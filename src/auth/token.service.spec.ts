@@ -22,4 +22,22 @@ describe('TokenService roles', () => {
   it('reads an unknown role as an ordinary user', () => {
     expect(sut.verify(jwt.sign({ sub: 'ops', role: 'root' }))).toEqual({ id: 'ops', admin: false, viewer: false });
   });
+
+  it('stops accepting a remembered token once it expires', () => {
+    const token = sut.sign('ops', { expiresIn: '60s' });
+    expect(sut.verify(token)).toEqual({ id: 'ops', admin: false, viewer: false });
+    const now = Date.now();
+    const clock = jest.spyOn(Date, 'now').mockReturnValue(now + 61_000);
+    try {
+      expect(sut.verify(token)).toBeNull();
+    } finally {
+      clock.mockRestore();
+    }
+  });
+
+  it('never takes a token with another signature for a remembered one', () => {
+    const token = sut.sign('ops');
+    expect(sut.verify(token)).not.toBeNull();
+    expect(sut.verify(`${token.slice(0, -2)}xx`)).toBeNull();
+  });
 });
