@@ -17,8 +17,10 @@ interface Sample {
 const SAMPLE_EVERY_MS = 5_000;
 /** writeRate is the average over this window. */
 export const RATE_WINDOW_MS = 60_000;
-// Exact counts are cheap on small shards; past this the planner's estimate is close enough.
-const EXACT_COUNT_BELOW = 1_000_000;
+// Exact counts are cheap on small shards. Past this the statistics' estimate is close enough,
+// and a full scan every few seconds would cost a busy shard (or a reshard's growing target)
+// latency that its live requests feel.
+const EXACT_COUNT_BELOW = 100_000;
 
 /**
  * Size and write load of each shard, read from Postgres' own statistics so the numbers
