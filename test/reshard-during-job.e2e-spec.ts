@@ -1,3 +1,4 @@
+import { v7 as uuidv7 } from 'uuid';
 import { ringHash } from '../src/ring';
 import { eventually } from './support/eventually';
 import { startCluster, TestCluster } from './support/pg-cluster';
@@ -140,18 +141,28 @@ describe('a split with traffic during the copy', () => {
   });
 
   it('blocks cutover when the target was altered behind the job, naming the ids', async () => {
+    // History from a week ago as well: verification checks rows that old by checksum first.
+    const weekAgo = Date.now() - 7 * 24 * 3600_000;
+    const old = [uuidv7({ msecs: weekAgo }), uuidv7({ msecs: weekAgo + 1 })];
+    for (const id of old) {
+      await sql(
+        cluster.shardUrls[0],
+        `INSERT INTO messages (id, dialog_id, ring_hash, author_id, text, created_at) VALUES ($1, $2, $3, 'alice', 'last week', $4)`,
+        [id, arcDialogs[0], ringHash(arcDialogs[0]), new Date(weekAgo)],
+      );
+    }
     const jobId = await split();
-    const [gone, altered] = [(await readAll(t, arcDialogs[0]))[0], (await readAll(t, arcDialogs[0]))[1]];
+    const [gone, altered] = (await readAll(t, arcDialogs[0])).slice(0, 2);
     await eventually(async () => {
-      expect(await onShard(2, gone.id)).toHaveLength(1);
-      expect(await onShard(2, altered.id)).toHaveLength(1);
+      for (const id of [gone.id, altered.id, ...old]) expect(await onShard(2, id)).toHaveLength(1);
     });
-    await sql(cluster.shardUrls[2], 'DELETE FROM messages WHERE id = $1', [gone.id]);
-    await sql(cluster.shardUrls[2], `UPDATE messages SET text = 'tampered' WHERE id = $1`, [altered.id]);
+    await sql(cluster.shardUrls[2], 'DELETE FROM messages WHERE id = ANY($1)', [[gone.id, old[0]]]);
+    await sql(cluster.shardUrls[2], `UPDATE messages SET text = 'tampered' WHERE id = ANY($1)`, [[altered.id, old[1]]]);
 
     const failed = await waitForJob(t, jobId, (job) => ['failed', 'done'].includes(job.phase));
     expect(failed.phase).toBe('failed');
-    expect(failed.verification).toMatchObject({ passed: false, missing: [gone.id], changed: [altered.id], extra: [] });
+    // One dialog, so one ring_hash: the ids come in id (time) order, last week's first.
+    expect(failed.verification).toMatchObject({ passed: false, missing: [old[0], gone.id], changed: [old[1], altered.id], extra: [] });
     expect(failed.error).toMatch(/cutover blocked/);
     const ring = await t.http.get('/admin/ring').set(admin(t)).expect(200);
     expect(ring.body.points.map((p: { shard: string }) => p.shard)).toEqual(['shard-0', 'shard-1']);
@@ -161,7 +172,7 @@ describe('a split with traffic during the copy', () => {
     await t.http.post(`/admin/reshard/${jobId}/cancel`).set(admin(t)).expect(202);
     expect((await waitForJob(t, jobId, (job) => job.phase === 'cancelled')).phase).toBe('cancelled');
     const texts = (await readAll(t, arcDialogs[0])).map((m) => m.text);
-    expect(texts).toHaveLength(10);
+    expect(texts).toHaveLength(12);
     expect(texts).not.toContain('tampered');
   });
 });

@@ -1,4 +1,4 @@
-import { FullMessageRow } from '../src/messages/messages.repository';
+import { FULL_COLUMNS, FullMessageRow } from '../src/messages/messages.repository';
 import { ShardOpsRepository } from '../src/reshard/shard-ops.repository';
 import { startCluster, TestCluster } from './support/pg-cluster';
 import { sql, startTestApp, TestApp } from './support/test-app';
@@ -7,6 +7,8 @@ import { sql, startTestApp, TestApp } from './support/test-app';
  * The rule rows are copied by, between shards, during a reshard and its cancel: a deletion is
  * never undone, the later edit wins, and one clientMessageId never yields two messages.
  */
+const WHOLE_RING = { from: 0, to: 2 ** 32 };
+
 describe('merging rows into a shard', () => {
   let cluster: TestCluster;
   let t: TestApp;
@@ -25,11 +27,24 @@ describe('merging rows into a shard', () => {
     deleted_at: null,
     ...over,
   });
+  /** Puts these versions of rows on shard-1 and copies them into shard-0, as a reshard step does. */
+  const merge = async (rows: FullMessageRow[]) => {
+    await sql(cluster.shardUrls[1], 'DELETE FROM messages', []);
+    for (const r of rows) {
+      await sql(
+        cluster.shardUrls[1],
+        `INSERT INTO messages (${FULL_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+        [r.id, r.dialog_id, r.author_id, r.text, r.created_at, r.edited_at, r.deleted_at, r.ring_hash, r.client_message_id],
+      );
+    }
+    const copied = await sut.copyBatch('shard-1', 'shard-0', WHOLE_RING, null, 1000);
+    expect(copied.rows).toBe(rows.length);
+  };
   const stored = async (id: string) =>
     (await sql<{ text: string; edited_at: Date | null; deleted_at: Date | null }>(cluster.shardUrls[0], 'SELECT text, edited_at, deleted_at FROM messages WHERE id = $1', [id]))[0];
 
   beforeAll(async () => {
-    cluster = await startCluster({ shards: 1 });
+    cluster = await startCluster({ shards: 2 });
     t = await startTestApp(cluster);
     sut = t.app.get(ShardOpsRepository);
   });
@@ -41,33 +56,50 @@ describe('merging rows into a shard', () => {
 
   it('inserts rows it does not have', async () => {
     const r = row();
-    await sut.merge('shard-0', [r]);
+    await merge([r]);
     expect(await stored(r.id)).toEqual({ text: 'original', edited_at: null, deleted_at: null });
   });
 
   it('keeps a deletion from either side', async () => {
     const r = row();
-    await sut.merge('shard-0', [{ ...r, text: 'edited', edited_at: new Date('2026-11-02T00:00:00.000Z') }]);
-    await sut.merge('shard-0', [{ ...r, text: '', deleted_at: new Date('2026-11-03T00:00:00.000Z') }]);
+    await merge([{ ...r, text: 'edited', edited_at: new Date('2026-11-02T00:00:00.000Z') }]);
+    await merge([{ ...r, text: '', deleted_at: new Date('2026-11-03T00:00:00.000Z') }]);
     expect(await stored(r.id)).toMatchObject({ text: '', deleted_at: new Date('2026-11-03T00:00:00.000Z') });
-    await sut.merge('shard-0', [{ ...r, text: 'edited again', edited_at: new Date('2026-11-04T00:00:00.000Z') }]);
+    await merge([{ ...r, text: 'edited again', edited_at: new Date('2026-11-04T00:00:00.000Z') }]);
     expect(await stored(r.id)).toMatchObject({ text: '', deleted_at: new Date('2026-11-03T00:00:00.000Z') });
   });
 
   it('lets the later edit win, whichever side it comes from', async () => {
     const r = row();
-    await sut.merge('shard-0', [{ ...r, text: 'later', edited_at: new Date('2026-11-05T00:00:00.000Z') }]);
-    await sut.merge('shard-0', [{ ...r, text: 'earlier', edited_at: new Date('2026-11-04T00:00:00.000Z') }]);
+    await merge([{ ...r, text: 'later', edited_at: new Date('2026-11-05T00:00:00.000Z') }]);
+    await merge([{ ...r, text: 'earlier', edited_at: new Date('2026-11-04T00:00:00.000Z') }]);
     expect(await stored(r.id)).toMatchObject({ text: 'later', edited_at: new Date('2026-11-05T00:00:00.000Z') });
   });
 
   it('skips a second message with a clientMessageId the author already used there', async () => {
     const first = row({ client_message_id: 'k1' });
     const twin = row({ client_message_id: 'k1', text: 'twin' });
-    await sut.merge('shard-0', [first]);
-    await sut.merge('shard-0', [twin, row({ client_message_id: 'k2' })]);
+    await merge([first]);
+    await merge([twin, row({ client_message_id: 'k2' })]);
     expect(await stored(twin.id)).toBeUndefined();
     const keys = await sql(cluster.shardUrls[0], `SELECT client_message_id FROM messages WHERE client_message_id IN ('k1', 'k2') ORDER BY 1`);
     expect(keys).toEqual([{ client_message_id: 'k1' }, { client_message_id: 'k2' }]);
+  });
+
+  it('copies a segment in (ring_hash, id) order, a batch at a time, resuming after the last key', async () => {
+    await sql(cluster.shardUrls[0], 'DELETE FROM messages', []);
+    await sql(cluster.shardUrls[1], 'DELETE FROM messages', []);
+    const rows = [row({ ring_hash: '300' }), row({ ring_hash: '100' }), row({ ring_hash: '200' }), row({ ring_hash: '100' }), row({ ring_hash: '900' })];
+    for (const r of rows) {
+      await sql(cluster.shardUrls[1], `INSERT INTO messages (${FULL_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`, [r.id, r.dialog_id, r.author_id, r.text, r.created_at, r.edited_at, r.deleted_at, r.ring_hash, r.client_message_id]);
+    }
+    const segment = { from: 100, to: 900 };
+    const first = await sut.copyBatch('shard-1', 'shard-0', segment, null, 2);
+    expect(first).toEqual({ rows: 2, last: { hash: '100', id: rows[3].id } });
+    const second = await sut.copyBatch('shard-1', 'shard-0', segment, first.last, 2);
+    expect(second).toEqual({ rows: 2, last: { hash: '300', id: rows[0].id } });
+    expect(await sut.copyBatch('shard-1', 'shard-0', segment, second.last, 2)).toEqual({ rows: 0, last: null });
+    const copied = await sql<{ id: string }>(cluster.shardUrls[0], 'SELECT id FROM messages ORDER BY ring_hash, id', []);
+    expect(copied.map((r) => r.id)).toEqual([rows[1].id, rows[3].id, rows[2].id, rows[0].id]);
   });
 });

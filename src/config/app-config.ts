@@ -32,7 +32,8 @@ export interface AppConfig {
   reshardBatch: number;
   reshardMaxRowsPerSec: number;
   /** The copier slows down while live p99 latency on this instance is above this. */
-  reshardLatencyTargetMs: number;
+  /** null: twice the live p99 measured just before the copy starts. */
+  reshardLatencyTargetMs: number | null;
 }
 
 /** The resolved configuration once databases are known (embedded servers started or URLs given). */
@@ -139,9 +140,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     ringListen: !['0', 'false', 'off', 'no'].includes((env.RING_LISTEN ?? 'on').toLowerCase()),
     ringLeaseMs: int(env, 'RING_LEASE_MS', 5000, 200, 600000),
     heartbeatMs: int(env, 'HEARTBEAT_MS', 1000, 50, 60000),
-    reshardBatch: int(env, 'RESHARD_BATCH', 2000, 1, 100000),
-    reshardMaxRowsPerSec: int(env, 'RESHARD_MAX_ROWS_PER_SEC', 50000, 1, 10000000),
-    reshardLatencyTargetMs: int(env, 'RESHARD_LATENCY_TARGET_MS', 100, 1, 60000),
+    reshardBatch: int(env, 'RESHARD_BATCH', 5000, 1, 100000),
+    reshardMaxRowsPerSec: int(env, 'RESHARD_MAX_ROWS_PER_SEC', 200000, 1, 10000000),
+    reshardLatencyTargetMs: (env.RESHARD_LATENCY_TARGET_MS ?? 'auto') === 'auto' ? null : int(env, 'RESHARD_LATENCY_TARGET_MS', 0, 1, 60000),
   };
 }
 

@@ -1,7 +1,10 @@
 import { Injectable } from '@nestjs/common';
 
+/** What the copier's throttle reacts to: the latest two seconds. */
 const WINDOW_MS = 2_000;
-const MAX_SAMPLES = 20_000;
+/** How far back the baseline before a job looks. */
+export const BASELINE_MS = 10_000;
+const MAX_SAMPLES = 50_000;
 
 /**
  * Recent latencies of data-path requests on this instance, so the copier can back off
@@ -16,11 +19,12 @@ export class LatencyTracker {
     if (this.samples.length > MAX_SAMPLES) this.samples.splice(0, this.samples.length - MAX_SAMPLES);
   }
 
-  /** p99 over the last two seconds, or null with too few requests to say. */
-  p99(now = Date.now()): number | null {
-    this.samples = this.samples.filter((s) => now - s.at <= WINDOW_MS);
-    if (this.samples.length < 20) return null;
-    const sorted = this.samples.map((s) => s.ms).sort((a, b) => a - b);
+  /** p99 over the last `windowMs`, or null with too few requests to say. */
+  p99(windowMs = WINDOW_MS, now = Date.now()): number | null {
+    this.samples = this.samples.filter((s) => now - s.at <= BASELINE_MS);
+    const recent = this.samples.filter((s) => now - s.at <= windowMs);
+    if (recent.length < 20) return null;
+    const sorted = recent.map((s) => s.ms).sort((a, b) => a - b);
     return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * 0.99))];
   }
 }

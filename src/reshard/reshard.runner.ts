@@ -9,11 +9,11 @@ import { RingRepository } from '../routing/ring.repository';
 import { RingService } from '../routing/ring.service';
 import { Transition } from '../routing/router';
 import { MetricsService } from '../observability/metrics.service';
-import { LatencyTracker } from './latency-tracker';
+import { BASELINE_MS, LatencyTracker } from './latency-tracker';
 import { SHARD_PROVISIONER, ShardProvisioner } from './provisioner';
 import { CANCELLABLE_PHASES, JobRow, Phase, ReshardJobRepository, Verification, VersionKey } from './reshard-job.repository';
 import { Key, ShardOpsRepository } from './shard-ops.repository';
-import { compareRows } from './verify';
+import { CLOCK_SKEW_MS, compareRows, uuidv7Floor } from './verify';
 
 /** One SQL range of a moved arc, with the shards it moves between: the copier's unit of work. */
 export interface PlanStep {
@@ -39,6 +39,10 @@ class Stopping extends Error {}
 const LOCK_CLASS = 7_240_002;
 const SCAN_EVERY_MS = 2_000;
 const LIST_LIMIT = 100;
+// Verification compares checksums of chunks this many copy batches long.
+const VERIFY_CHUNK_BATCHES = 5;
+// Below this a p99 target would throttle the copier on the jitter of an idle service.
+const MIN_LATENCY_TARGET_MS = 20;
 
 /**
  * Drives reshard jobs through prepare → copy → verify → cutover → cleanup. Every step is
@@ -218,6 +222,8 @@ export class ReshardRunner implements OnApplicationBootstrap, OnApplicationShutd
   // ---- copy: writes go to the target, the source is fenced, then its rows stream across
 
   private async copy(job: JobRow): Promise<void> {
+    // Measured before this job's own work can move it.
+    const latencyTarget = this.latencyTarget(job);
     const version = await this.publish(job, 'copy', job.old_points, { jobId: job.id, mode: 'write-target', moved: job.moved }, 'reshard copy: writes go to the target');
     const plan = copyPlan(job.moved);
     for (const source of new Set(plan.map((s) => s.source))) {
@@ -240,19 +246,17 @@ export class ReshardRunner implements OnApplicationBootstrap, OnApplicationShutd
         await this.checkOwner(job.id);
         if (await this.jobs.cancelRequested(job.id)) throw new Cancelled();
         const started = Date.now();
-        const rows = await this.ops.scan(step.source, step.segment, after, this.config.reshardBatch);
-        if (rows.length === 0) break;
-        await this.ops.merge(step.target, rows);
-        this.metrics.rowsCopied.inc({ target: step.target }, rows.length);
-        const last = rows[rows.length - 1];
-        after = { hash: String(last.ring_hash), id: last.id };
-        window.push({ at: Date.now(), rows: rows.length });
+        const { rows, last } = await this.ops.copyBatch(step.source, step.target, step.segment, after, this.config.reshardBatch);
+        if (!last) break;
+        this.metrics.rowsCopied.inc({ target: step.target }, rows);
+        after = last;
+        window.push({ at: Date.now(), rows });
         while (window.length > 1 && window[0].at < Date.now() - 5000) window.shift();
         const span = Math.max(1, Date.now() - (window.length > 1 ? window[0].at : started));
         const observed = (window.reduce((n, w) => n + w.rows, 0) * 1000) / span;
-        await this.jobs.checkpoint(job.id, { segment: i, ...after }, rows.length, Math.round(observed));
-        rate = this.nextRate(rate);
-        const minMs = (rows.length / rate) * 1000;
+        await this.jobs.checkpoint(job.id, { segment: i, ...after }, rows, Math.round(observed));
+        rate = nextCopyRate(rate, this.latency.p99(), latencyTarget, this.config.reshardMaxRowsPerSec);
+        const minMs = (rows / rate) * 1000;
         const spent = Date.now() - started;
         if (spent < minMs) await sleep(minMs - spent);
       }
@@ -261,25 +265,38 @@ export class ReshardRunner implements OnApplicationBootstrap, OnApplicationShutd
     }
   }
 
-  private nextRate(rate: number): number {
-    return nextCopyRate(rate, this.latency.p99(), this.config.reshardLatencyTargetMs, this.config.reshardMaxRowsPerSec);
+  /**
+   * The live p99 the copier keeps under: as configured, or by default twice what it was
+   * just before the job, so a reshard at most doubles the latency users see.
+   */
+  private latencyTarget(job: JobRow): number {
+    if (this.config.reshardLatencyTargetMs !== null) return this.config.reshardLatencyTargetMs;
+    const before = this.latency.p99(BASELINE_MS);
+    const target = Math.max(MIN_LATENCY_TARGET_MS, 2 * (before ?? 0));
+    this.logger.log(`reshard ${job.id}: copy throttle keeps live p99 under ${target} ms (p99 before: ${before ?? 'too few requests'} ms)`);
+    return target;
   }
 
   // ---- verify: chunk by chunk, every source row is on the target and unchanged unless edited there
 
   private async verify(job: JobRow): Promise<Verification> {
-    const chunk = Math.max(this.config.reshardBatch, 1000);
+    const chunk = VERIFY_CHUNK_BATCHES * Math.max(this.config.reshardBatch, 1000);
     const result: Verification = { passed: true, checked: 0, missing: [], changed: [], extra: [], differences: 0 };
+    // Rows older than this were all on the source before the job began; they must match exactly.
+    const recent = uuidv7Floor(job.created_at.getTime() - CLOCK_SKEW_MS);
     for (const step of copyPlan(job.moved)) {
       let after: Key | null = null;
       for (;;) {
         await this.checkOwner(job.id);
         if (await this.jobs.cancelRequested(job.id)) throw new Cancelled();
-        const source = await this.ops.scan(step.source, step.segment, after, chunk);
-        const end = source.length === chunk ? { hash: String(source[chunk - 1].ring_hash), id: source[chunk - 1].id } : undefined;
-        const target = await this.ops.scan(step.target, step.segment, after, 1_000_000, end);
-        const diff = compareRows(source, target, job.created_at);
-        result.checked += source.length;
+        const end = await this.ops.chunkEnd(step.source, step.segment, after, chunk);
+        const [source, target] = await Promise.all([step.source, step.target].map((s) => this.ops.digest(s, step.segment, after, end, recent)));
+        // Rows edited on the target during the job differ legitimately, and rows sent during it
+        // are on the target alone: only a row-by-row look tells those from a difference.
+        const since = source.digest === target.digest ? recent : null;
+        const [sourceRows, targetRows] = await Promise.all([step.source, step.target].map((s) => this.ops.scan(s, step.segment, after, 1_000_000, end, since)));
+        result.checked += sourceRows.length + (since ? source.rows : 0);
+        const diff = compareRows(sourceRows, targetRows, job.created_at);
         for (const kind of ['missing', 'changed', 'extra'] as const) {
           result.differences += diff[kind].length;
           result[kind].push(...diff[kind].slice(0, LIST_LIMIT - result[kind].length));
@@ -306,16 +323,21 @@ export class ReshardRunner implements OnApplicationBootstrap, OnApplicationShutd
     const stillOnRing = new Set(job.new_points.map((p) => p.shard));
     for (const step of plan) {
       if (!stillOnRing.has(step.source)) continue;
-      for (;;) {
-        this.checkStopping();
-        if ((await this.ops.deleteBatch(step.source, step.segment, this.config.reshardBatch)) === 0) break;
-      }
+      await this.deleteSegment(step.source, step.segment);
     }
     for (const source of new Set(plan.map((s) => s.source))) {
       await this.ops.dropFence(source, job.id);
       if (!stillOnRing.has(source)) await this.retire(source);
     }
     await this.rings.setShardStatus(job.target, 'active');
+  }
+
+  private async deleteSegment(shard: string, segment: Segment): Promise<void> {
+    let after: Key | null = null;
+    do {
+      this.checkStopping();
+      after = await this.ops.deleteBatch(shard, segment, after, this.config.reshardBatch);
+    } while (after);
   }
 
   private async retire(name: string): Promise<void> {
@@ -342,10 +364,9 @@ export class ReshardRunner implements OnApplicationBootstrap, OnApplicationShutd
       let after: Key | null = null;
       for (;;) {
         this.checkStopping();
-        const rows = await this.ops.scan(step.target, step.segment, after, this.config.reshardBatch);
-        if (rows.length === 0) break;
-        await this.ops.merge(step.source, rows);
-        after = { hash: String(rows[rows.length - 1].ring_hash), id: rows[rows.length - 1].id };
+        const { last } = await this.ops.copyBatch(step.target, step.source, step.segment, after, this.config.reshardBatch);
+        if (!last) break;
+        after = last;
       }
     }
     const restored = await this.publish(job, 'restore', job.old_points, null, 'reshard cancelled: the old ring is back');
@@ -354,7 +375,7 @@ export class ReshardRunner implements OnApplicationBootstrap, OnApplicationShutd
       if (!(await this.registered(target))) continue;
       // The target goes back to being an empty spare: its copy is no longer anyone's.
       for (const step of plan.filter((s) => s.target === target)) {
-        while ((await this.ops.deleteBatch(target, step.segment, this.config.reshardBatch)) > 0) this.checkStopping();
+        await this.deleteSegment(target, step.segment);
       }
       await this.ops.dropFence(target, job.id);
       await this.rings.setShardStatus(target, 'pending');

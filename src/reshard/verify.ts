@@ -27,6 +27,12 @@ function uuidv7Ms(id: string): number {
   return parseInt(id.slice(0, 8) + id.slice(9, 13), 16);
 }
 
+/** The smallest UUID of a millisecond: every UUIDv7 made at or after `ms` sorts at or above it. */
+export function uuidv7Floor(ms: number): string {
+  const hex = Math.max(0, Math.trunc(ms)).toString(16).padStart(12, '0');
+  return `${hex.slice(0, 8)}-${hex.slice(8)}-0000-0000-000000000000`;
+}
+
 /**
  * Compares the source's rows of one key range with the target's rows of the same range.
  * Every source row must be on the target, identical unless the target's copy was edited or
@@ -38,7 +44,7 @@ export function compareRows(source: FullMessageRow[], target: FullMessageRow[], 
   const onTarget = new Map(target.map((row) => [row.id, row]));
   const onSource = new Set(source.map((row) => row.id));
   // The same clientMessageId sent through two instances in the instant of a ring switch:
-  // the copy on the target stands for both (see ShardOpsRepository.merge).
+  // the copy on the target stands for both (see ShardOpsRepository.copyBatch).
   const idempotencyKey = (row: FullMessageRow) => `${row.dialog_id}|${row.author_id}|${row.client_message_id}`;
   const keysOnTarget = new Set(target.filter((row) => row.client_message_id !== null).map(idempotencyKey));
   const result: ChunkDifferences = { missing: [], changed: [], extra: [] };
