@@ -92,7 +92,7 @@ function machineSection(r: BenchResults): string {
 - **Service:** \`node dist/src/main.js\` in its own process (one Node event loop), Fastify, with its defaults:
   \`SHARD_POOL_SIZE=${r.service.shardPoolSize}\`, \`DIALOG_POOL_SIZE=${r.service.dialogPoolSize}\`, \`LOG_LEVEL=${r.service.logLevel}\`
   (a JSON line per request, written to a file), \`RESHARD_BATCH=${r.service.reshardBatch}\`,
-  \`RESHARD_MAX_ROWS_PER_SEC=${r.service.reshardMaxRowsPerSec}\`, \`RESHARD_LATENCY_TARGET_MS=${r.service.reshardLatencyTargetMs}\`,
+  \`RESHARD_MAX_ROWS_PER_SEC=${r.service.reshardMaxRowsPerSec}\`, \`RESHARD_LATENCY_TARGET_MS=${r.service.reshardLatencyTargetMs ?? "auto"}\`,
   \`RING_POLL_MS=${r.service.ringPollMs}\`, \`HEARTBEAT_MS=${r.service.heartbeatMs}\`.
 - **Load generator:** autocannon (HTTP/1.1 keep-alive, one request in flight per connection) in the bench process; the raw
   ceilings are ${r.options.concurrency} async workers on \`pg\` pools of ${r.options.concurrency} in the same process.
@@ -204,21 +204,18 @@ ${table(['shards on the ring', 'ns per lookup'], r.routing.lookups.map((l) => [l
 Computing the hash itself (\`ringHash\`: CRC-32 of the dialog id's 36 characters) costs ${r.routing.crc32Ns.toFixed(1)} ns. Routing is
 noise next to a request's cost (hundreds of microseconds of service CPU, see above), and grows with log₂ of the shard count.
 
-Checking the bearer token, \`JwtService.verify\` from @nestjs/jwt as \`AuthModule\` configures it (the HMAC secret as a string):
-**${r.routing.jwt.stringSecretUs.toFixed(0)} µs** per request. With the same secret handed over once as a \`crypto.createSecretKey\`
-KeyObject: **${r.routing.jwt.keyObjectUs.toFixed(1)} µs**. jsonwebtoken tries \`createPublicKey(secret)\` on every verify before it
-falls back to a secret key, and for an HMAC secret that attempt throws, which is what costs the difference.
+Checking a bearer token through \`JwtService.verify\` from @nestjs/jwt with the HMAC secret as a string costs
+**${r.routing.jwt.stringSecretUs.toFixed(0)} µs**: jsonwebtoken tries \`createPublicKey(secret)\` on every verify, which throws for an
+HMAC secret, before it falls back to a secret key. \`AuthModule\` therefore hands the secret over once as a \`crypto.createSecretKey\`
+KeyObject: **${r.routing.jwt.keyObjectUs.toFixed(1)} µs**, and \`TokenService\` keeps each token's verdict in an LRU until it expires, so
+a client's later requests skip even that. The difference is what an earlier run of this bench measured as the service's largest single cost.
 `;
 }
 
 /** What a fix for each area of the profile would be; the first matching rule wins. */
 function suggestionRules(r: BenchResults): Array<[RegExp, string]> {
-  const jwt = r.routing.jwt;
   return [
-    [
-      /createPublicKey|node:crypto/,
-      `JWT verification: jsonwebtoken calls \`createPublicKey(secret)\` on every verify when the secret is a string, and for an HMAC secret that throws before it falls back; measured above at ${jwt.stringSecretUs.toFixed(0)} µs per verify against ${jwt.keyObjectUs.toFixed(1)} µs with a KeyObject. Fix: in \`AuthModule\`, give JwtModule \`secret: createSecretKey(Buffer.from(config.jwtSecret))\` (signing accepts it too), or verify HS256 with \`crypto.createHmac\` directly; an LRU of verified tokens until their \`exp\` would cut the rest.`,
-    ],
+    [/node:crypto|randomFillSync/, 'node:crypto: every message id is a UUIDv7 whose random bits come from the OS per id, and a token not yet in the verdict cache is checked by HMAC; drawing random bytes in bulk would cut the first.'],
     [/pino|sonic-boom/, 'request logging: one JSON line per request, written synchronously on the event loop; log the hot routes at `debug`, sample them, or hand the writes to a pino transport (a worker thread).'],
     [/class-validator|class-transformer/, 'validation: `ValidationPipe` runs class-transformer and class-validator on every body and query; for the two hot routes a Fastify JSON schema (compiled once by ajv) does the same checks for a fraction of the CPU.'],
     [/prom-client/, 'metrics: two prom-client observations per request with label lookups; pre-bound label children (`histogram.labels(...)`) cut the per-request work.'],
@@ -290,7 +287,7 @@ ${table(['Function', 'share'], p.topFunctions.map((f) => [`\`${f.name}\``, pct(f
 
 </details>
 
-Suggested fixes, from what the profile shows (not applied here: the bench measures the service as it is):
+Further fixes the profile points at (not applied yet: the bench measures the service as it is):
 
 ${fixes.length ? fixes.map((f) => `- ${f}`).join('\n') : '- no single area dominates; the cost is spread over the request pipeline.'}
 - More service processes per host (the design allows any number of instances behind a balancer): a second process is the way
@@ -308,22 +305,28 @@ function copyProfileText(r: BenchResults): string {
 
 function copyLimitText(r: BenchResults): string {
   const run = r.reshard;
-  const copyPhase = run.phases.find((p) => p.phase === 'copy');
-  const throttled = copyPhase && copyPhase.load.p99Ms > r.service.reshardLatencyTargetMs;
+  const target = r.service.reshardLatencyTargetMs === null ? 'twice the p99 this instance saw in the 10 s before the job (at least 20 ms)' : `${r.service.reshardLatencyTargetMs} ms`;
   return `### Copy: ${copyRatio(r).toFixed(2)}× of the COPY pipe
 
-The copier moves ${r.service.reshardBatch} rows per batch: a keyset \`SELECT\` on the source that pg parses into JS objects, an
-\`INSERT ... SELECT FROM unnest(...) ON CONFLICT DO UPDATE\` merge on the target (with a \`NOT EXISTS\` probe of the clientMessageId
-index per row), then a checkpoint \`UPDATE\` in dialogdb, strictly one after the other, on the service's event loop that is also
-serving the live load. The pipe streams binary rows with no parsing, no per-batch round trips and no merge. The copier is also
-capped at \`RESHARD_MAX_ROWS_PER_SEC=${r.service.reshardMaxRowsPerSec}\` and halves its rate whenever this instance's live p99 is over
-\`RESHARD_LATENCY_TARGET_MS=${r.service.reshardLatencyTargetMs}\`: ${throttled ? `p99 during the copy phase was ${ms(copyPhase!.load.p99Ms)} ms, above that target, so the throttle was most likely engaged for part of the phase.` : `p99 during the copy phase was ${copyPhase ? ms(copyPhase.load.p99Ms) : '–'} ms, below that target, so the throttle was most likely not what held it back.`}
-The pipe ran with no live load; the copier ran beside ${n0(run.mixRate)} req/s of it, on the same ${r.machine.cores} cores.${copyProfileText(r)}
+The copier moves ${r.service.reshardBatch} rows per batch as a binary \`COPY ... TO STDOUT\` on the source streamed straight into
+\`COPY ... FROM STDIN\` of a staging table on the target (the rows pass through the service as bytes, never parsed), then merges
+them into \`messages\` with one \`INSERT ... SELECT ... ON CONFLICT DO UPDATE\`: the rule that keeps what live traffic wrote
+on the target during the job, with a \`NOT EXISTS\` probe of the clientMessageId index per row. Then it records a checkpoint in
+dialogdb. The pipe is one \`COPY\` into a scratch table: no merge, no per-batch round trips, no checkpoints, and no live load.
 
-Suggested fixes (not applied): read the next batch while the previous one is merged (the two shards are different servers);
-copy with binary \`COPY ... TO STDOUT\` into a temporary table on the target and merge with one \`INSERT ... SELECT ... ON CONFLICT\`
-per batch; larger batches; checkpoint every few batches instead of every one (a resumed copy re-merges at most those, which the
-merge makes harmless).`;
+What holds the copier below the pipe:
+
+- **It gives way to live traffic.** It is capped at \`RESHARD_MAX_ROWS_PER_SEC=${r.service.reshardMaxRowsPerSec}\` and halves its
+  rate whenever this instance's live p99 over the last 2 s is above its target (\`RESHARD_LATENCY_TARGET_MS\`, here ${target}),
+  recovering by a quarter per batch after. The copy ran beside ${n0(run.mixRate)} req/s of live load on the same
+  ${r.machine.cores} cores as both Postgres servers, the service and the load generator, so every row copied takes CPU that
+  live requests wait for; the throttle trades copy speed for the p99 target below.
+- **The merge costs more than a \`COPY\`.** An \`INSERT ... ON CONFLICT\` into an indexed table checks each row against the
+  primary key and the clientMessageId index before it inserts; a \`COPY\` into a table with the same indexes only inserts.
+  The merge cannot be skipped: during the copy, sends, edits and deletes of the moving dialogs land on the target first.
+- **Round trips per batch:** about ten statements across three servers (the staging copy, the merge, the checkpoint, the
+  lock and cancel checks), in sequence.${copyProfileText(r)}
+`;
 }
 
 /** Seconds since the reshard load started, for text that points at the timeline. */
@@ -392,27 +395,18 @@ ${worstSeconds(r, r.reshard.jobEndedAt, r.reshard.loadEndedAt)}
 ${splitProfileTable(r)}
 What happens at those moments:
 
-- The job's first seconds publish two ring versions (every instance reloads its ring), run the target's migrations, and
-  install the fence, whose \`CREATE TRIGGER\` waits for the writes in flight on the whole source table and holds new ones back
-  until it commits; then the copier starts at full speed.
-- Copy, verify and cleanup run their batches on the service's own event loop, on the same ${r.machine.cores} cores as the live load and
-  Postgres. Verify parses every row of both shards in JS and has no rate limit; neither has cleanup.
+- The job's first seconds publish a ring version (every instance reloads its ring), run the target's migrations, install
+  the fence, whose \`CREATE TRIGGER\` waits for the writes in flight on the whole source table and holds new ones back until
+  it commits, and count the rows to move (an index scan of the moving arc); then the copier starts at full speed, and
+  its throttle can only react once the live p99 has risen.
+- During the copy both Postgres servers work for the copier on the same ${r.machine.cores} cores as the live load, the service and
+  the load generator.
 - During the transition every read of a moving dialog merges two shards (two queries instead of one), and every send with a
   clientMessageId first looks on the other shard.
-- Every instance samples every shard's size each 5 s (\`ShardStatsService\`, for \`GET /admin/shards\`), whether anyone asks
-  or not, and below 1 M live rows that is an exact \`SELECT count(*) FROM messages\`: a full scan (which Postgres may run with parallel
-  workers). The split leaves both halves of the 1 M-row shard under 1 M rows, and the target crosses from 0 to half a million
-  during the copy, so those scans (the blue marks in the Postgres panel) get longer as the copy goes on and stay after it.
-- Cleanup deletes each batch by \`ctid\` from a \`LIMIT\` subquery on the ring-hash range, which Postgres may run as a
-  sequential scan that steps again over every row already deleted (the source's sequential scans during cleanup); an index
-  range scan with a keyset on \`(ring_hash, id)\` would not.
-
-Suggested fixes (not applied): size shards from the planner's estimate (\`pg_class.reltuples\` or \`n_live_tup\`) and count
-exactly only on request, or at most once a minute on one instance; delete cleanup batches by key range through the
-\`(ring_hash, id)\` index; run the copier in its own process or worker thread, so its
-batches do not queue behind live requests on one event loop; throttle verify and cleanup like the copy; keep the fence install
-short (a \`lock_timeout\` and retry, so it never queues the shard's writes behind a long statement); a lower
-\`RESHARD_LATENCY_TARGET_MS\` or \`RESHARD_MAX_ROWS_PER_SEC\` trades copy speed for latency.`;
+- Verification compares a checksum per chunk of rows older than the job, computed by each Postgres, and reads only the rows
+  written around the job (or a chunk whose checksums differ) into the service; cleanup deletes by key range.
+- Every instance samples every shard's size each 5 s for \`GET /admin/shards\`: Postgres' statistics, plus an exact count
+  only on shards under 100,000 rows.`;
 }
 
 function methodSection(r: BenchResults): string {
