@@ -93,6 +93,10 @@ export class RingService implements OnApplicationShutdown {
       const needed = [...ring.shards(), ...(latest.transition?.moved.flatMap((a) => [a.source, a.target]) ?? [])];
       const missing = needed.filter((s) => !this.registry.has(s));
       if (missing.length) throw new Error(`ring v${latest.version} names unregistered shards: ${missing.join(', ')}`);
+      // Before this instance serves (and heartbeats) a ring that sends traffic to a new shard.
+      for (const shard of new Set(latest.transition?.moved.map((a) => a.target) ?? [])) {
+        await this.registry.warm(shard, Math.ceil(this.config.shardPoolSize / 2));
+      }
       const previous = this.state?.version;
       this.state = { version: latest.version, ring, transition: latest.transition };
       this.logger.log(

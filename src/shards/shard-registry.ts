@@ -112,6 +112,25 @@ export class ShardRegistry implements OnApplicationShutdown {
     }
   }
 
+  /**
+   * Opens connections to a shard ahead of need, one after another, up to `count` in the pool.
+   * A reshard target's pool is empty until its first requests, which would otherwise all pay
+   * for connecting (and Postgres for forking backends) at once, the moment writes switch
+   * over. Best effort: a shard that does not answer is left to fail fast as usual.
+   */
+  async warm(name: string, count: number, withinMs = 1000): Promise<void> {
+    const { pool } = this.get(name);
+    const until = Date.now() + withinMs;
+    const clients: PoolClient[] = [];
+    try {
+      while (pool.totalCount < count && Date.now() < until) clients.push(await pool.connect());
+    } catch (err) {
+      this.logger.warn(`shard ${name}: warming its pool: ${(err as Error).message}`);
+    } finally {
+      for (const client of clients) client.release();
+    }
+  }
+
   /** A transaction on one shard, for the resharding steps that need SET LOCAL or several statements. */
   async transaction<T>(name: string, fn: (client: PoolClient) => Promise<T>): Promise<T> {
     const { pool } = this.get(name);
