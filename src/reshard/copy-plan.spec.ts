@@ -1,5 +1,5 @@
 import { freshRing, midpointSplit, planRingChange, Ring } from '../ring';
-import { copyPlan, nextCopyRate } from './reshard.runner';
+import { copyPlan, CopyThrottle, nextCopyRate } from './reshard.runner';
 
 describe('copyPlan', () => {
   it('cuts a split of the two-shard ring into one SQL range', () => {
@@ -37,5 +37,31 @@ describe('nextCopyRate', () => {
   it('recovers by a quarter per batch up to the cap when latency is fine or unknown', () => {
     expect(nextCopyRate(4000, 20, 100, 10000)).toBe(5000);
     expect(nextCopyRate(9000, null, 100, 10000)).toBe(10000);
+  });
+});
+
+describe('CopyThrottle', () => {
+  it('sizes batches to a tenth of a second of its rate, within the configured batch', () => {
+    const throttle = new CopyThrottle(200_000, 5000, 20);
+    expect(throttle.rate).toBe(10_000);
+    expect(throttle.batchSize()).toBe(1000);
+    throttle.rate = 200_000;
+    expect(throttle.batchSize()).toBe(5000);
+    throttle.rate = 20_000;
+    expect(throttle.batchSize()).toBe(2000);
+    throttle.rate = 100;
+    expect(throttle.batchSize()).toBe(100);
+    expect(new CopyThrottle(100, 10, 20).batchSize()).toBe(10);
+  });
+
+  it('judges the rate at most once a second, and paces batches to it', () => {
+    const throttle = new CopyThrottle(10_000, 5000, 20);
+    expect(throttle.after(1000, 40, 50, 10_000)).toBe(160); // halved to 5000 rows/s: 1000 rows take 200 ms
+    expect(throttle.rate).toBe(5000);
+    throttle.after(1000, 40, 50, 10_500); // too soon to judge again
+    expect(throttle.rate).toBe(5000);
+    throttle.after(1000, 40, 5, 11_000);
+    expect(throttle.rate).toBe(6250);
+    expect(throttle.after(100, 500, 5, 11_100)).toBe(0);
   });
 });

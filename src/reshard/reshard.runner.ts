@@ -33,6 +33,45 @@ export function nextCopyRate(rate: number, p99: number | null, targetMs: number,
   return Math.min(maxRate, rate * 1.25);
 }
 
+// The rate is judged at most this often, so each change can show in the live p99 before the next.
+const JUDGE_EVERY_MS = 1_000;
+const START_RATE = 10_000;
+
+/**
+ * Paces the copier: it starts at 10,000 rows/s (or the cap, if lower) and grows by a quarter
+ * a second while live p99 allows. A batch holds about a tenth of a second of the current rate (within
+ * RESHARD_BATCH), so a throttled copier works in small bursts that live requests hardly
+ * queue behind, rather than in big ones with long pauses between.
+ */
+export class CopyThrottle {
+  rate: number;
+  private judgedAt = 0;
+
+  constructor(
+    private readonly maxRate: number,
+    private readonly maxBatch: number,
+    readonly targetMs: number,
+    startRate = START_RATE,
+  ) {
+    // A slow start: the first batches also warm the target's caches and plans, and the live
+    // p99 shows what the copy costs only after a second or two.
+    this.rate = Math.min(maxRate, startRate);
+  }
+
+  batchSize(): number {
+    return Math.min(this.maxBatch, Math.max(100, Math.round(this.rate / 10)));
+  }
+
+  /** After a batch: adjusts the rate to live p99 (once a second at most); returns the pause before the next. */
+  after(rows: number, spentMs: number, p99: number | null, now = Date.now()): number {
+    if (now - this.judgedAt >= JUDGE_EVERY_MS) {
+      this.rate = nextCopyRate(this.rate, p99, this.targetMs, this.maxRate);
+      this.judgedAt = now;
+    }
+    return Math.max(0, (rows / this.rate) * 1000 - spentMs);
+  }
+}
+
 class Cancelled extends Error {}
 class Stopping extends Error {}
 
@@ -55,6 +94,8 @@ export class ReshardRunner implements OnApplicationBootstrap, OnApplicationShutd
   private readonly running = new Map<string, Promise<void>>();
   /** The session holding each job's advisory lock; the lock lives exactly as long as it. */
   private readonly locks = new Map<string, Client>();
+  /** Each job's live p99 target, fixed when its copy begins. */
+  private readonly latencyTargets = new Map<string, number>();
   private timer?: NodeJS.Timeout;
   private stopping = false;
 
@@ -237,7 +278,8 @@ export class ReshardRunner implements OnApplicationBootstrap, OnApplicationShutd
       for (const step of plan) total += await this.ops.count(step.source, step.segment);
       await this.jobs.setTotal(job.id, total);
     }
-    let rate = this.config.reshardMaxRowsPerSec;
+    const throttle = new CopyThrottle(this.config.reshardMaxRowsPerSec, this.config.reshardBatch, latencyTarget);
+    let reportedRate = throttle.rate;
     const window: Array<{ at: number; rows: number }> = [];
     for (let i = job.checkpoint?.segment ?? 0; i < plan.length; i++) {
       const step = plan[i];
@@ -246,7 +288,7 @@ export class ReshardRunner implements OnApplicationBootstrap, OnApplicationShutd
         await this.checkOwner(job.id);
         if (await this.jobs.cancelRequested(job.id)) throw new Cancelled();
         const started = Date.now();
-        const { rows, last } = await this.ops.copyBatch(step.source, step.target, step.segment, after, this.config.reshardBatch);
+        const { rows, last } = await this.ops.copyBatch(step.source, step.target, step.segment, after, throttle.batchSize());
         if (!last) break;
         this.metrics.rowsCopied.inc({ target: step.target }, rows);
         after = last;
@@ -255,10 +297,13 @@ export class ReshardRunner implements OnApplicationBootstrap, OnApplicationShutd
         const span = Math.max(1, Date.now() - (window.length > 1 ? window[0].at : started));
         const observed = (window.reduce((n, w) => n + w.rows, 0) * 1000) / span;
         await this.jobs.checkpoint(job.id, { segment: i, ...after }, rows, Math.round(observed));
-        rate = nextCopyRate(rate, this.latency.p99(), latencyTarget, this.config.reshardMaxRowsPerSec);
-        const minMs = (rows / rate) * 1000;
-        const spent = Date.now() - started;
-        if (spent < minMs) await sleep(minMs - spent);
+        const p99 = this.latency.p99();
+        const pause = throttle.after(rows, Date.now() - started, p99);
+        if (throttle.rate <= reportedRate / 4 || throttle.rate >= reportedRate * 4) {
+          this.logger.log(`reshard ${job.id}: copy rate now ${Math.round(throttle.rate)} rows/s (live p99 ${p99 === null ? '–' : Math.round(p99)} ms, target ${latencyTarget} ms)`);
+          reportedRate = throttle.rate;
+        }
+        if (pause > 0) await sleep(pause);
       }
       // The next segment starts from its beginning.
       job.checkpoint = null;
@@ -271,16 +316,26 @@ export class ReshardRunner implements OnApplicationBootstrap, OnApplicationShutd
    */
   private latencyTarget(job: JobRow): number {
     if (this.config.reshardLatencyTargetMs !== null) return this.config.reshardLatencyTargetMs;
-    const before = this.latency.p99(BASELINE_MS);
-    const target = Math.max(MIN_LATENCY_TARGET_MS, 2 * (before ?? 0));
-    this.logger.log(`reshard ${job.id}: copy throttle keeps live p99 under ${target} ms (p99 before: ${before ?? 'too few requests'} ms)`);
+    let target = this.latencyTargets.get(job.id);
+    if (target === undefined) {
+      const before = this.latency.p99(BASELINE_MS);
+      target = Math.round(Math.max(MIN_LATENCY_TARGET_MS, 2 * (before ?? 0)));
+      this.latencyTargets.set(job.id, target);
+      this.logger.log(`reshard ${job.id}: copy and verify keep live p99 under ${target} ms (p99 before: ${before === null ? 'too few requests' : `${before.toFixed(1)} ms`})`);
+    }
     return target;
   }
 
   // ---- verify: chunk by chunk, every source row is on the target and unchanged unless edited there
 
   private async verify(job: JobRow): Promise<Verification> {
-    const chunk = VERIFY_CHUNK_BATCHES * Math.max(this.config.reshardBatch, 1000);
+    // Paced like the copy, in rows checked: a checksum costs each Postgres less per row than a merge.
+    const throttle = new CopyThrottle(
+      VERIFY_CHUNK_BATCHES * this.config.reshardMaxRowsPerSec,
+      VERIFY_CHUNK_BATCHES * Math.max(this.config.reshardBatch, 1000),
+      this.latencyTarget(job),
+      VERIFY_CHUNK_BATCHES * START_RATE,
+    );
     const result: Verification = { passed: true, checked: 0, missing: [], changed: [], extra: [], differences: 0 };
     // Rows older than this were all on the source before the job began; they must match exactly.
     const recent = uuidv7Floor(job.created_at.getTime() - CLOCK_SKEW_MS);
@@ -289,13 +344,15 @@ export class ReshardRunner implements OnApplicationBootstrap, OnApplicationShutd
       for (;;) {
         await this.checkOwner(job.id);
         if (await this.jobs.cancelRequested(job.id)) throw new Cancelled();
-        const end = await this.ops.chunkEnd(step.source, step.segment, after, chunk);
+        const started = Date.now();
+        const end = await this.ops.chunkEnd(step.source, step.segment, after, throttle.batchSize());
         const [source, target] = await Promise.all([step.source, step.target].map((s) => this.ops.digest(s, step.segment, after, end, recent)));
         // Rows edited on the target during the job differ legitimately, and rows sent during it
         // are on the target alone: only a row-by-row look tells those from a difference.
         const since = source.digest === target.digest ? recent : null;
         const [sourceRows, targetRows] = await Promise.all([step.source, step.target].map((s) => this.ops.scan(s, step.segment, after, 1_000_000, end, since)));
-        result.checked += sourceRows.length + (since ? source.rows : 0);
+        const checked = sourceRows.length + (since ? source.rows : 0);
+        result.checked += checked;
         const diff = compareRows(sourceRows, targetRows, job.created_at);
         for (const kind of ['missing', 'changed', 'extra'] as const) {
           result.differences += diff[kind].length;
@@ -303,6 +360,8 @@ export class ReshardRunner implements OnApplicationBootstrap, OnApplicationShutd
         }
         if (!end) break;
         after = end;
+        const pause = throttle.after(checked, Date.now() - started, this.latency.p99());
+        if (pause > 0) await sleep(pause);
       }
     }
     result.passed = result.differences === 0;
@@ -323,7 +382,7 @@ export class ReshardRunner implements OnApplicationBootstrap, OnApplicationShutd
     const stillOnRing = new Set(job.new_points.map((p) => p.shard));
     for (const step of plan) {
       if (!stillOnRing.has(step.source)) continue;
-      await this.deleteSegment(step.source, step.segment);
+      await this.deleteSegment(job, step.source, step.segment);
     }
     for (const source of new Set(plan.map((s) => s.source))) {
       await this.ops.dropFence(source, job.id);
@@ -332,11 +391,17 @@ export class ReshardRunner implements OnApplicationBootstrap, OnApplicationShutd
     await this.rings.setShardStatus(job.target, 'active');
   }
 
-  private async deleteSegment(shard: string, segment: Segment): Promise<void> {
+  /** Deletes a segment's rows from a shard in batches, paced like the copy. */
+  private async deleteSegment(job: JobRow, shard: string, segment: Segment): Promise<void> {
+    const throttle = new CopyThrottle(this.config.reshardMaxRowsPerSec, this.config.reshardBatch, this.latencyTarget(job));
     let after: Key | null = null;
     do {
       this.checkStopping();
-      after = await this.ops.deleteBatch(shard, segment, after, this.config.reshardBatch);
+      const started = Date.now();
+      const batch = throttle.batchSize();
+      after = await this.ops.deleteBatch(shard, segment, after, batch);
+      const pause = throttle.after(batch, Date.now() - started, this.latency.p99());
+      if (after && pause > 0) await sleep(pause);
     } while (after);
   }
 
@@ -375,7 +440,7 @@ export class ReshardRunner implements OnApplicationBootstrap, OnApplicationShutd
       if (!(await this.registered(target))) continue;
       // The target goes back to being an empty spare: its copy is no longer anyone's.
       for (const step of plan.filter((s) => s.target === target)) {
-        await this.deleteSegment(target, step.segment);
+        await this.deleteSegment(job, target, step.segment);
       }
       await this.ops.dropFence(target, job.id);
       await this.rings.setShardStatus(target, 'pending');
