@@ -71,6 +71,11 @@ async function measure(ctx: CeilingContext, run: (recorder: Recorder, seconds: n
   return { summary: recorder.summary(), cpu, errorSamples: [...recorder.errorSamples] };
 }
 
+/** The API side: autocannon-style keep-alive connections, as many as the raw side's workers. */
+function measureApi(ctx: CeilingContext, next: () => HttpRequestSpec): Promise<Side> {
+  return measure(ctx, (recorder, seconds) => httpLoad({ baseUrl: ctx.baseUrl, connections: ctx.concurrency, seconds, recorder, next }).done);
+}
+
 function compare(raw: Side, api: Side): Comparison {
   return { raw, api, ratio: raw.summary.rps > 0 ? api.summary.rps / raw.summary.rps : 0 };
 }
@@ -98,23 +103,15 @@ export async function compareSend(ctx: CeilingContext, dialogs: BenchDialog[]): 
       }),
     );
     ctx.log(`send: raw ${Math.round(raw.summary.rps)} ops/s; API, ${ctx.concurrency} connections for ${ctx.measureS} s`);
-    const api = await measure(ctx, (recorder, seconds) =>
-      httpLoad({
-        baseUrl: ctx.baseUrl,
-        connections: ctx.concurrency,
-        seconds,
-        recorder,
-        next: (): HttpRequestSpec => {
-          const d = pick(dialogs);
-          return {
-            method: 'POST',
-            path: `/dialogs/${d.id}/messages`,
-            headers: { authorization: `Bearer ${pick(d.tokens)}`, 'content-type': 'application/json' },
-            body: JSON.stringify({ text: messageText() }),
-          };
-        },
-      }).done,
-    );
+    const api = await measureApi(ctx, (): HttpRequestSpec => {
+      const d = pick(dialogs);
+      return {
+        method: 'POST',
+        path: `/dialogs/${d.id}/messages`,
+        headers: { authorization: `Bearer ${pick(d.tokens)}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ text: messageText() }),
+      };
+    });
     ctx.log(`send: API ${Math.round(api.summary.rps)} req/s`);
     return compare(raw, api);
   } finally {
@@ -137,18 +134,10 @@ export async function compareList(ctx: CeilingContext, dialogs: BenchDialog[], l
       }),
     );
     ctx.log(`list: raw ${Math.round(raw.summary.rps)} ops/s; API, ${ctx.concurrency} connections for ${ctx.measureS} s`);
-    const api = await measure(ctx, (recorder, seconds) =>
-      httpLoad({
-        baseUrl: ctx.baseUrl,
-        connections: ctx.concurrency,
-        seconds,
-        recorder,
-        next: (): HttpRequestSpec => {
-          const d = pick(dialogs);
-          return { method: 'GET', path: `/dialogs/${d.id}/messages?limit=${limit}`, headers: { authorization: `Bearer ${pick(d.tokens)}` } };
-        },
-      }).done,
-    );
+    const api = await measureApi(ctx, (): HttpRequestSpec => {
+      const d = pick(dialogs);
+      return { method: 'GET', path: `/dialogs/${d.id}/messages?limit=${limit}`, headers: { authorization: `Bearer ${pick(d.tokens)}` } };
+    });
     ctx.log(`list: API ${Math.round(api.summary.rps)} req/s`);
     return compare(raw, api);
   } finally {

@@ -1,7 +1,8 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { openSync, closeSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { freePort, sleep } from './pg-fleet';
+import { freePort } from '../src/embedded/processes';
+import { sleep } from './pg-fleet';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const MAIN = path.join(ROOT, 'dist', 'src', 'main.js');

@@ -1,19 +1,12 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { isAlive } from '../../src/embedded/processes';
+
+export { isAlive };
 
 export interface RunningPostmaster {
   pid: number;
   dataDir: string;
-}
-
-/** False for zombies too: an orphaned postmaster's zombie may never be reaped in a container. */
-export function isAlive(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
-  } catch {
-    return false;
-  }
 }
 
 /**
