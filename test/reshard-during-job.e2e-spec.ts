@@ -140,6 +140,16 @@ describe('a split with traffic during the copy', () => {
     expect((await readAll(t, arcDialogs[20])).map((m) => m.id)).not.toContain(deleted.id);
   });
 
+  it('reads a dialog from the target alone once the copier is past it, with every message there', async () => {
+    await split();
+    const [first, last] = [arcDialogs[0], arcDialogs[arcDialogs.length - 1]];
+    const route = async (dialogId: string) => (await t.http.get(`/admin/route/${dialogId}`).set(admin(t)).expect(200)).body;
+    await eventually(async () => expect(await route(first)).toMatchObject({ shard: 'shard-2', reads: ['shard-2'] }));
+    expect(await route(last)).toMatchObject({ shard: 'shard-2', reads: ['shard-2', 'shard-0'] });
+    const texts = (await readAll(t, first)).map((m) => m.text);
+    expect(texts.sort()).toEqual(Array.from({ length: 10 }, (_, m) => `seed ${m}`).sort());
+  });
+
   it('blocks cutover when the target was altered behind the job, naming the ids', async () => {
     // History from a week ago as well: verification checks rows that old by checksum first.
     const weekAgo = Date.now() - 7 * 24 * 3600_000;

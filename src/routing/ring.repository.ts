@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { PoolClient } from 'pg';
 import { DialogDb } from '../database/dialog-db';
 import { RingPoint } from '../ring';
-import { Transition } from './router';
+import { COPY_COMPLETE, CopyProgress, Transition } from './router';
 
 export interface RingVersionRow {
   version: number;
@@ -36,6 +36,21 @@ export class RingRepository {
       'SELECT version, points, transition, reason, created_at FROM ring_versions ORDER BY version DESC LIMIT 1',
     );
     return rows[0] ?? null;
+  }
+
+  /**
+   * How far a job's copy has gone, for reads that need only the target once the copier is
+   * past their dialog: its checkpoint while copying, everything from verify to done.
+   */
+  async copyProgress(jobId: string): Promise<CopyProgress | null> {
+    const [row] = await this.db.query<{ phase: string; checkpoint: { segment: number; hash: string } | null }>(
+      'SELECT phase, checkpoint FROM reshard_jobs WHERE id = $1',
+      [jobId],
+    );
+    if (!row) return null;
+    if (['verify', 'cutover', 'cleanup', 'done'].includes(row.phase)) return COPY_COMPLETE;
+    if (row.phase === 'copy' && row.checkpoint) return { segment: row.checkpoint.segment, hash: Number(row.checkpoint.hash) };
+    return null;
   }
 
   /** Version 1 is written once; a second instance starting at the same time keeps the first one's. */

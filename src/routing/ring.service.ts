@@ -106,6 +106,10 @@ export class RingService implements OnApplicationShutdown {
       );
       if (previous !== undefined) void this.heartbeat();
     }
+    if (this.state.transition?.mode === 'write-target') {
+      // Each poll, not only on NOTIFY: the checkpoint moves without a new ring version.
+      this.state = { ...this.state, copied: await this.repo.copyProgress(this.state.transition.jobId) };
+    }
     this.lastRefreshOk = Date.now();
     return this.state;
   }

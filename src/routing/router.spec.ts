@@ -1,5 +1,5 @@
 import { freshRing, midpointSplit, planRingChange, ringHash } from '../ring';
-import { RingState, routeDialog } from './router';
+import { COPY_COMPLETE, copiedPast, RingState, routeDialog } from './router';
 
 const ids = Array.from({ length: 400 }, (_, i) => `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`);
 
@@ -49,5 +49,42 @@ describe('routeDialog', () => {
         else expect(sut).toEqual(routeDialog(stable, id));
       }
     });
+
+    it('write-target: a moved dialog the copier is past reads the target alone', () => {
+      const checkpoint = 1610612735; // halfway through the moved arc
+      const state: RingState = { version: 3, ring, transition: { jobId: 'j', mode: 'write-target', moved }, copied: { segment: 0, hash: checkpoint } };
+      for (const id of ids.filter(inMovedArc)) {
+        const reads = ringHash(id) < checkpoint ? ['shard-2'] : ['shard-2', 'shard-0'];
+        expect(routeDialog(state, id)).toMatchObject({ write: 'shard-2', reads });
+      }
+      expect(ids.filter(inMovedArc).some((id) => ringHash(id) < checkpoint)).toBe(true);
+      expect(ids.filter(inMovedArc).some((id) => ringHash(id) >= checkpoint)).toBe(true);
+      const complete: RingState = { ...state, copied: COPY_COMPLETE };
+      for (const id of ids.filter(inMovedArc)) expect(routeDialog(complete, id).reads).toEqual(['shard-2']);
+    });
+
+    it('write-source ignores copy progress: a cancel reads both shards', () => {
+      const state: RingState = { version: 4, ring, transition: { jobId: 'j', mode: 'write-source', moved }, copied: COPY_COMPLETE };
+      for (const id of ids.filter(inMovedArc)) expect(routeDialog(state, id).reads).toEqual(['shard-0', 'shard-2']);
+    });
+  });
+});
+
+describe('copiedPast', () => {
+  // A moved arc across 0 is two SQL segments, copied in this order: [4000000000, 2^32), then [0, 100).
+  const moved = [{ start: 4_000_000_000, end: 100, source: 'shard-1', target: 'shard-2' }];
+
+  it('follows the copier through segments in order, the checkpoint hash itself not yet done', () => {
+    expect(copiedPast(moved, { segment: 0, hash: 4_100_000_000 }, 4_000_000_000)).toBe(true);
+    expect(copiedPast(moved, { segment: 0, hash: 4_100_000_000 }, 4_100_000_000)).toBe(false);
+    expect(copiedPast(moved, { segment: 0, hash: 4_100_000_000 }, 50)).toBe(false);
+    expect(copiedPast(moved, { segment: 1, hash: 60 }, 4_200_000_000)).toBe(true);
+    expect(copiedPast(moved, { segment: 1, hash: 60 }, 50)).toBe(true);
+    expect(copiedPast(moved, { segment: 1, hash: 60 }, 70)).toBe(false);
+    expect(copiedPast(moved, COPY_COMPLETE, 99)).toBe(true);
+  });
+
+  it('says no for a hash outside the moved arcs', () => {
+    expect(copiedPast(moved, COPY_COMPLETE, 200)).toBe(false);
   });
 });
