@@ -36,3 +36,28 @@ export class MessagePageDto {
   @ApiProperty({ type: [MessageDto], description: 'newest first' }) items: MessageDto[];
   @ApiProperty({ nullable: true, type: String }) nextCursor: string | null;
 }
+
+// The hot routes' responses as JSON schemas, so Fastify serialises them with a serializer
+// compiled once (fast-json-stringify) instead of JSON.stringify on every reply.
+const MESSAGE_SCHEMA = {
+  type: 'object',
+  properties: {
+    id: { type: 'string' },
+    dialogId: { type: 'string' },
+    authorId: { type: 'string' },
+    text: { type: 'string' },
+    createdAt: { type: 'string' },
+    editedAt: { type: ['string', 'null'] },
+  },
+  required: ['id', 'dialogId', 'authorId', 'text', 'createdAt', 'editedAt'],
+};
+export const MESSAGE_RESPONSE = { response: { 200: MESSAGE_SCHEMA, 201: MESSAGE_SCHEMA } };
+export const PAGE_RESPONSE = {
+  response: {
+    200: {
+      type: 'object',
+      properties: { items: { type: 'array', items: MESSAGE_SCHEMA }, nextCursor: { type: ['string', 'null'] } },
+      required: ['items', 'nextCursor'],
+    },
+  },
+};

@@ -1,11 +1,12 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiOkResponse, ApiCreatedResponse, ApiTags } from '@nestjs/swagger';
+import { RouteSchema } from '@nestjs/platform-fastify';
 import type { FastifyReply } from 'fastify';
 import { AuthUser, CurrentUser } from '../auth/auth.decorators';
 import { DEFAULT_PAGE, PageQueryDto } from '../common/page-query.dto';
 import { UuidPipe } from '../common/uuid.pipe';
 import { LogContext, RequestLog } from '../observability/log-context';
-import { MessageTextDto, MessageDto, MessagePageDto, SendMessageDto } from './message.dto';
+import { MESSAGE_RESPONSE, MessageTextDto, MessageDto, MessagePageDto, PAGE_RESPONSE, SendMessageDto } from './message.dto';
 import { MessagesService } from './messages.service';
 
 @ApiTags('messages')
@@ -15,6 +16,7 @@ export class MessagesController {
   constructor(private readonly messages: MessagesService) {}
 
   @Post()
+  @RouteSchema(MESSAGE_RESPONSE)
   @ApiCreatedResponse({ type: MessageDto, description: 'sent' })
   @ApiOkResponse({ type: MessageDto, description: 'a retry: the first message with this clientMessageId' })
   async sendMessage(
@@ -30,6 +32,7 @@ export class MessagesController {
   }
 
   @Get()
+  @RouteSchema(PAGE_RESPONSE)
   listMessages(
     @CurrentUser() user: AuthUser,
     @Param('dialogId', new UuidPipe('dialog id')) dialogId: string,
@@ -40,6 +43,7 @@ export class MessagesController {
   }
 
   @Patch(':messageId')
+  @RouteSchema(MESSAGE_RESPONSE)
   editMessage(
     @CurrentUser() user: AuthUser,
     @Param('dialogId', new UuidPipe('dialog id')) dialogId: string,
