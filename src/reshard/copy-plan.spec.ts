@@ -28,9 +28,10 @@ describe('copyPlan', () => {
 });
 
 describe('nextCopyRate', () => {
-  it('halves while live p99 is over target, down to 100 rows/s (or the cap, if lower)', () => {
+  it('halves while live p99 is over target, down to a fortieth of the cap (at least 100 rows/s, at most the cap)', () => {
     expect(nextCopyRate(8000, 250, 100, 10000)).toBe(4000);
-    expect(nextCopyRate(150, 250, 100, 10000)).toBe(100);
+    expect(nextCopyRate(300, 250, 100, 10000)).toBe(250);
+    expect(nextCopyRate(150, 250, 100, 2000)).toBe(100);
     expect(nextCopyRate(50, 250, 100, 50)).toBe(50);
   });
 

@@ -27,9 +27,13 @@ export function copyPlan(moved: MovedArc[]): PlanStep[] {
   return moved.flatMap((arc) => arcSegments(arc).map((segment) => ({ source: arc.source, target: arc.target, segment })));
 }
 
-/** Halves the copy rate while live p99 is over target, and recovers it gently after (never under 100 rows/s). */
+/**
+ * Halves the copy rate while live p99 is over target, and recovers it gently after. Never
+ * under a fortieth of the cap: the transition itself (merged reads of two shards) raises
+ * p99 whatever the copy does, and a job must still finish in bounded time.
+ */
 export function nextCopyRate(rate: number, p99: number | null, targetMs: number, maxRate: number): number {
-  if (p99 !== null && p99 > targetMs) return Math.min(maxRate, Math.max(100, rate / 2));
+  if (p99 !== null && p99 > targetMs) return Math.min(maxRate, Math.max(100, maxRate / 40, rate / 2));
   return Math.min(maxRate, rate * 1.25);
 }
 
@@ -94,7 +98,7 @@ export class ReshardRunner implements OnApplicationBootstrap, OnApplicationShutd
   private readonly running = new Map<string, Promise<void>>();
   /** The session holding each job's advisory lock; the lock lives exactly as long as it. */
   private readonly locks = new Map<string, Client>();
-  /** Each job's live p99 target, fixed when its copy begins. */
+  /** Each job's live p99 target, fixed when its copy begins and kept across retries of the job. */
   private readonly latencyTargets = new Map<string, number>();
   private timer?: NodeJS.Timeout;
   private stopping = false;
