@@ -1,8 +1,8 @@
+import { pipeline } from 'node:stream/promises';
 import { Injectable } from '@nestjs/common';
-import { Segment } from '../ring';
 import { PoolClient } from 'pg';
 import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
-import { pipeline } from 'node:stream/promises';
+import { Segment } from '../ring';
 import { FULL_COLUMNS, FullMessageRow } from '../messages/messages.repository';
 import { ShardRegistry } from '../shards/shard-registry';
 
@@ -19,6 +19,9 @@ const KEY_RANGE = `ring_hash >= $1 AND ring_hash < $2
 function keyRange(segment: Segment, after: Key | null, upTo: Key | null): unknown[] {
   return [segment.from, segment.to, after?.hash ?? null, after?.id ?? null, upTo?.hash ?? null, upTo?.id ?? null];
 }
+
+/** The key of the row at offset $7 of a KEY_RANGE (0: its first row), in (ring_hash, id) order. */
+const NTH_KEY = `SELECT ring_hash::text AS hash, id FROM messages WHERE ${KEY_RANGE} ORDER BY ring_hash, id OFFSET $7 LIMIT 1`;
 
 // The resharding steps that move rows out of a fenced arc say so for their transaction only.
 const BYPASS_FENCE = `SET LOCAL chat.fence_bypass = 'on'`;
@@ -75,13 +78,7 @@ export class ShardOpsRepository {
 
   /** The key `size` rows into a segment after `after`, or null when fewer rows are left. */
   async chunkEnd(shard: string, segment: Segment, after: Key | null, size: number): Promise<Key | null> {
-    const [row] = await this.shards.query<Key>(
-      shard,
-      `SELECT ring_hash::text AS hash, id FROM messages
-       WHERE ring_hash >= $1 AND ring_hash < $2 AND ($3::bigint IS NULL OR (ring_hash, id) > ($3::bigint, $4::uuid))
-       ORDER BY ring_hash, id OFFSET $5 LIMIT 1`,
-      [segment.from, segment.to, after?.hash ?? null, after?.id ?? null, size - 1],
-    );
+    const [row] = await this.shards.query<Key>(shard, NTH_KEY, [...keyRange(segment, after, null), size - 1]);
     return row ?? null;
   }
 
@@ -111,10 +108,9 @@ export class ShardOpsRepository {
   async deleteBatch(shard: string, segment: Segment, after: Key | null, limit: number): Promise<Key | null> {
     return this.shards.transaction(shard, async (tx) => {
       await tx.query(BYPASS_FENCE);
-      const range = 'ring_hash >= $1 AND ring_hash < $2 AND ($3::bigint IS NULL OR (ring_hash, id) > ($3::bigint, $4::uuid))';
-      const bounds = [segment.from, segment.to, after?.hash ?? null, after?.id ?? null];
-      const [end] = (await tx.query<Key>(`SELECT ring_hash::text AS hash, id FROM messages WHERE ${range} ORDER BY ring_hash, id OFFSET $5 LIMIT 1`, [...bounds, limit - 1])).rows;
-      await tx.query(`DELETE FROM messages WHERE ${range} AND ($5::bigint IS NULL OR (ring_hash, id) <= ($5::bigint, $6::uuid))`, [...bounds, end?.hash ?? null, end?.id ?? null]);
+      const [end] = (await tx.query<Key>(NTH_KEY, [...keyRange(segment, after, null), limit - 1])).rows;
+      // No end: fewer than `limit` rows are left, and all of them go.
+      await tx.query(`DELETE FROM messages WHERE ${KEY_RANGE}`, keyRange(segment, after, end ?? null));
       return end ?? null;
     });
   }
