@@ -66,7 +66,7 @@ export async function createApp(
 ): Promise<NestFastifyApplication> {
   const app = await NestFactory.create<NestFastifyApplication>(
     AppModule.forRoot(config, provisioner),
-    new FastifyAdapter({ bodyLimit: BODY_LIMIT, genReqId: requestId, disableRequestLogging: true }),
+    new FastifyAdapter({ bodyLimit: BODY_LIMIT, genReqId: requestId }),
     { logger: new PinoNestLogger(logger) },
   );
   const metrics = app.get(MetricsService);
