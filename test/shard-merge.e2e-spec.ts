@@ -28,7 +28,7 @@ describe('merging rows into a shard', () => {
     ...over,
   });
   /** Puts these versions of rows on shard-1 and copies them into shard-0, as a reshard step does. */
-  const merge = async (rows: FullMessageRow[]) => {
+  const putOnShard1 = async (rows: FullMessageRow[]) => {
     await sql(cluster.shardUrls[1], 'DELETE FROM messages', []);
     for (const r of rows) {
       await sql(
@@ -37,6 +37,9 @@ describe('merging rows into a shard', () => {
         [r.id, r.dialog_id, r.author_id, r.text, r.created_at, r.edited_at, r.deleted_at, r.ring_hash, r.client_message_id],
       );
     }
+  };
+  const merge = async (rows: FullMessageRow[]) => {
+    await putOnShard1(rows);
     const copied = await sut.copyBatch('shard-1', 'shard-0', WHOLE_RING, null, 1000);
     expect(copied.rows).toBe(rows.length);
   };
@@ -88,11 +91,8 @@ describe('merging rows into a shard', () => {
 
   it('copies a segment in (ring_hash, id) order, a batch at a time, resuming after the last key', async () => {
     await sql(cluster.shardUrls[0], 'DELETE FROM messages', []);
-    await sql(cluster.shardUrls[1], 'DELETE FROM messages', []);
     const rows = [row({ ring_hash: '300' }), row({ ring_hash: '100' }), row({ ring_hash: '200' }), row({ ring_hash: '100' }), row({ ring_hash: '900' })];
-    for (const r of rows) {
-      await sql(cluster.shardUrls[1], `INSERT INTO messages (${FULL_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`, [r.id, r.dialog_id, r.author_id, r.text, r.created_at, r.edited_at, r.deleted_at, r.ring_hash, r.client_message_id]);
-    }
+    await putOnShard1(rows);
     const segment = { from: 100, to: 900 };
     const first = await sut.copyBatch('shard-1', 'shard-0', segment, null, 2);
     expect(first).toEqual({ rows: 2, last: { hash: '100', id: rows[3].id } });
