@@ -1,14 +1,18 @@
 import { Injectable } from '@nestjs/common';
 import { ShardRegistry } from '../shards/shard-registry';
 
-export interface MessageRow {
+/** What a page of messages reads: no created_at, which is the time in the UUIDv7 id. */
+export interface PageRow {
   id: string;
   dialog_id: string;
   author_id: string;
   text: string;
-  created_at: Date;
   edited_at: Date | null;
   deleted_at: Date | null;
+}
+
+export interface MessageRow extends PageRow {
+  created_at: Date;
 }
 
 /** Every column: what a copy between shards must carry. */
@@ -27,6 +31,7 @@ export interface NewMessage {
   createdAt: Date;
 }
 
+const PAGE_COLUMNS = 'id, dialog_id, author_id, text, edited_at, deleted_at';
 const COLUMNS = 'id, dialog_id, author_id, text, created_at, edited_at, deleted_at';
 export const FULL_COLUMNS = `${COLUMNS}, ring_hash, client_message_id`;
 // Timestamps are kept to the millisecond, the precision a JavaScript Date carries, so a row
@@ -77,28 +82,28 @@ export class MessagesRepository {
   }
 
   /** Live messages of a dialog, newest first, strictly older than `before` when given. */
-  async page(shard: string, dialogId: string, limit: number, before?: string): Promise<MessageRow[]> {
+  async page(shard: string, dialogId: string, limit: number, before?: string): Promise<PageRow[]> {
     if (before) {
-      return this.shards.query<MessageRow>(
+      return this.shards.query<PageRow>(
         shard,
-        `SELECT ${COLUMNS} FROM messages WHERE dialog_id = $1 AND id < $2 AND deleted_at IS NULL ORDER BY id DESC LIMIT $3`,
+        `SELECT ${PAGE_COLUMNS} FROM messages WHERE dialog_id = $1 AND id < $2 AND deleted_at IS NULL ORDER BY id DESC LIMIT $3`,
         [dialogId, before, limit],
         'message_page_before',
       );
     }
-    return this.shards.query<MessageRow>(
+    return this.shards.query<PageRow>(
       shard,
-      `SELECT ${COLUMNS} FROM messages WHERE dialog_id = $1 AND deleted_at IS NULL ORDER BY id DESC LIMIT $2`,
+      `SELECT ${PAGE_COLUMNS} FROM messages WHERE dialog_id = $1 AND deleted_at IS NULL ORDER BY id DESC LIMIT $2`,
       [dialogId, limit],
       'message_page',
     );
   }
 
   /** Like page, tombstones included: merging two shards must see a deletion to honour it. */
-  async pageWithTombstones(shard: string, dialogId: string, limit: number, before?: string): Promise<MessageRow[]> {
-    return this.shards.query<MessageRow>(
+  async pageWithTombstones(shard: string, dialogId: string, limit: number, before?: string): Promise<PageRow[]> {
+    return this.shards.query<PageRow>(
       shard,
-      `SELECT ${COLUMNS} FROM messages WHERE dialog_id = $1 AND ($2::uuid IS NULL OR id < $2) ORDER BY id DESC LIMIT $3`,
+      `SELECT ${PAGE_COLUMNS} FROM messages WHERE dialog_id = $1 AND ($2::uuid IS NULL OR id < $2) ORDER BY id DESC LIMIT $3`,
       [dialogId, before ?? null, limit],
     );
   }

@@ -12,15 +12,17 @@ import { LogContext } from '../observability/log-context';
 import { MetricsService } from '../observability/metrics.service';
 import { FenceError } from '../shards/fence.error';
 import { MessageDto, MessagePageDto } from './message.dto';
-import { MessageRow, MessagesRepository } from './messages.repository';
+import { MessagesRepository, PageRow } from './messages.repository';
 
-export function toMessageDto(row: MessageRow): MessageDto {
+// created_at is set from the id on insert and copied with it, so the id is the one source:
+// a page need not read the column, nor the driver parse a timestamp per row.
+export function toMessageDto(row: PageRow): MessageDto {
   return {
     id: row.id,
     dialogId: row.dialog_id,
     authorId: row.author_id,
     text: row.text,
-    createdAt: row.created_at.toISOString(),
+    createdAt: uuidv7Time(row.id).toISOString(),
     editedAt: row.edited_at ? row.edited_at.toISOString() : null,
   };
 }
@@ -93,7 +95,7 @@ export class MessagesService {
   }
 
   /** Newest-first live messages of a dialog; the caller has checked access. */
-  async newest(dialogId: string, limit: number, before?: string, log: LogContext = {}): Promise<MessageRow[]> {
+  async newest(dialogId: string, limit: number, before?: string, log: LogContext = {}): Promise<PageRow[]> {
     let beforeId: string | undefined;
     if (before) {
       [beforeId] = decodeCursor('messages', before, 1);
@@ -115,12 +117,12 @@ export class MessagesService {
    * row of the true page is in its own shard's top `limit`, so one round usually suffices;
    * more rounds only when tombstones thinned the page.
    */
-  private async mergedPage(route: Route, dialogId: string, limit: number, before?: string): Promise<MessageRow[]> {
-    const out: MessageRow[] = [];
+  private async mergedPage(route: Route, dialogId: string, limit: number, before?: string): Promise<PageRow[]> {
+    const out: PageRow[] = [];
     let cursor = before;
     for (;;) {
       const batches = await Promise.all(route.reads.map((s) => this.messages.pageWithTombstones(s, dialogId, limit, cursor)));
-      const byId = new Map<string, MessageRow>();
+      const byId = new Map<string, PageRow>();
       for (const rows of batches) for (const row of rows) if (!byId.has(row.id)) byId.set(row.id, row);
       const merged = [...byId.values()].sort((a, b) => (a.id < b.id ? 1 : -1)).slice(0, limit);
       for (const row of merged) {
