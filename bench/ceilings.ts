@@ -1,5 +1,6 @@
 import { Pool } from 'pg';
 import { v7 as uuidv7 } from 'uuid';
+import { ringHash } from '../src/ring';
 import { MessagesRepository } from '../src/messages/messages.repository';
 import { uuidv7Time } from '../src/messages/messages.service';
 import type { ShardRegistry } from '../src/shards/shard-registry';
@@ -129,7 +130,7 @@ export async function compareList(ctx: CeilingContext, dialogs: BenchDialog[], l
       closedLoop(recorder, ctx.concurrency, seconds, async () => {
         const d = pick(dialogs);
         // The service reads one row more than it returns, to know whether there is a next page.
-        const rows = await repo.page(d.shard, d.id, limit + 1);
+        const rows = await repo.page(d.shard, d.id, ringHash(d.id), limit + 1);
         if (rows.length === 0) throw new Error(`dialog ${d.id} has no messages`);
       }),
     );

@@ -397,8 +397,8 @@ ${splitProfileTable(r)}
 What happens at those moments:
 
 - The job's first seconds publish two ring versions (every instance reloads its ring and opens half a pool to the target
-  first), run the target's migrations, install the fence, whose \`CREATE OR REPLACE TRIGGER\` waits for the writes in flight
-  on the whole source table and holds new ones back until it commits, and count the rows to move (a scan of half the
+  first), run the target's migrations, change the arcs the source and the target serve (each change waits for the writes
+  in flight on that shard and holds new ones back until it commits, a few milliseconds), and count the rows to move (a scan of half the
   source table); then the copier starts at 10,000 rows/s.
 - Until the copier is past a moving dialog, its reads merge two shards and its sends with a clientMessageId look on the
   source first: extra queries on a service whose event loop the steady mix already keeps busy most of the time. Both

@@ -5,6 +5,7 @@ import { DialogDb } from './database/dialog-db';
 import { MetricsService } from './observability/metrics.service';
 import { LatencyTracker } from './reshard/latency-tracker';
 import { SHARD_PROVISIONER, ShardProvisioner } from './reshard/provisioner';
+import { ShardOpsRepository } from './reshard/shard-ops.repository';
 import { RingRepository } from './routing/ring.repository';
 import { RingService } from './routing/ring.service';
 import { TopologyService } from './routing/topology.service';
@@ -44,11 +45,12 @@ export class CoreModule {
         MetricsService,
         DialogDb,
         ShardRegistry,
+        ShardOpsRepository,
         RingRepository,
         RingService,
         TopologyService,
       ],
-      exports: [APP_CONFIG, SHARD_PROVISIONER, LatencyTracker, MetricsService, DialogDb, ShardRegistry, RingRepository, RingService],
+      exports: [APP_CONFIG, SHARD_PROVISIONER, LatencyTracker, MetricsService, DialogDb, ShardRegistry, ShardOpsRepository, RingRepository, RingService],
     };
   }
 }

@@ -41,6 +41,7 @@ describe('hot shard ranking', () => {
       `INSERT INTO messages (dialog_id, id, ring_hash, author_id, text, created_at)
        SELECT d, i, h, 'old', 'old', now() FROM unnest($1::uuid[], $2::uuid[], $3::bigint[]) AS x(d, i, h)`,
       [rows.map((r) => r[0]), rows.map((r) => r[1]), rows.map((r) => r[2])],
+      true,
     );
     // Postgres publishes a backend's table counters when it exits: wait for them, so the
     // service's first sample already includes these inserts and they count as old load.

@@ -36,7 +36,7 @@ describe('metrics, health and request ids', () => {
       'chat_shard_pool_connections',
       'chat_ring_version',
       'chat_ring_refresh_age_seconds',
-      'chat_fence_rejections_total',
+      'chat_ownership_refusals_total',
       'chat_reshard_rows_copied_total',
     ]) {
       expect(first.text).toContain(`# TYPE ${name} `);

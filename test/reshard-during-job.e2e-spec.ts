@@ -2,7 +2,7 @@ import { v7 as uuidv7 } from 'uuid';
 import { ringHash } from '../src/ring';
 import { eventually } from './support/eventually';
 import { startCluster, TestCluster } from './support/pg-cluster';
-import { admin, countRows, FAST_RING, getJob, inSplitArc, readAll, waitForJob } from './support/reshard';
+import { admin, countRows, FAST_RING, getJob, inSplitArc, readAll, servedArcs, waitForJob } from './support/reshard';
 import { sql, startTestApp, TestApp } from './support/test-app';
 
 /**
@@ -131,7 +131,9 @@ describe('a split with traffic during the copy', () => {
     expect(await onShard(0, edited.id)).toEqual([{ text: 'edited, then cancelled', deleted_at: null }]);
     expect(await onShard(0, deleted.id)).toEqual([{ text: '', deleted_at: expect.any(Date) }]);
     expect(await countRows(cluster.shardUrls[2])).toBe(0);
-    for (const url of cluster.shardUrls) expect(await sql(url, `SELECT 1 FROM pg_trigger WHERE tgname = 'messages_fence'`)).toEqual([]);
+    // The source serves its whole arc again; the spare serves nothing.
+    expect(await servedArcs(cluster.shardUrls[0])).toEqual([{ from: 0, to: 2147483647, mode: 'owner' }]);
+    expect(await servedArcs(cluster.shardUrls[2])).toEqual([]);
     const shards = await t.http.get('/admin/shards').set(admin(t)).expect(200);
     expect(shards.body.find((s: { name: string }) => s.name === 'shard-2')).toMatchObject({ status: 'pending', point: null, rows: 0 });
 

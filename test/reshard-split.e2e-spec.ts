@@ -1,7 +1,7 @@
 import { ringHash } from '../src/ring';
 import { eventually } from './support/eventually';
 import { startCluster, TestCluster } from './support/pg-cluster';
-import { FAST_RING } from './support/reshard';
+import { FAST_RING, servedArcs } from './support/reshard';
 import { sql, startTestApp, TestApp } from './support/test-app';
 
 
@@ -70,8 +70,10 @@ describe('split a shard online', () => {
     const [{ lo, hi }] = await sql<{ lo: string; hi: string }>(cluster.shardUrls[2], 'SELECT min(ring_hash) AS lo, max(ring_hash) AS hi FROM messages');
     expect(Number(lo)).toBeGreaterThanOrEqual(1073741823);
     expect(Number(hi)).toBeLessThan(2147483647);
-    const fences = await sql(cluster.shardUrls[0], `SELECT 1 FROM pg_trigger WHERE tgname = 'messages_fence'`);
-    expect(fences).toEqual([]);
+    // Each shard serves exactly its arc of the new ring, and no other.
+    expect(await servedArcs(cluster.shardUrls[0])).toEqual([{ from: 0, to: 1073741823, mode: 'owner' }]);
+    expect(await servedArcs(cluster.shardUrls[2])).toEqual([{ from: 1073741823, to: 2147483647, mode: 'owner' }]);
+    expect(await servedArcs(cluster.shardUrls[1])).toEqual([{ from: 2147483647, to: 4294967296, mode: 'owner' }]);
 
     for (const [dialogId, ids] of sent) {
       const page = await t.http.get(`/dialogs/${dialogId}/messages`).set(t.auth('alice')).expect(200);

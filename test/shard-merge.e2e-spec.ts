@@ -5,7 +5,7 @@ import { sql, startTestApp, TestApp } from './support/test-app';
 
 /**
  * The rule rows are copied by, between shards, during a reshard and its cancel: a deletion is
- * never undone, the later edit wins, and one clientMessageId never yields two messages.
+ * never undone, the higher revision wins, and one clientMessageId never yields two messages.
  */
 const WHOLE_RING = { from: 0, to: 2 ** 32 };
 
@@ -25,16 +25,21 @@ describe('merging rows into a shard', () => {
     created_at: new Date('2026-11-01T00:00:00.000Z'),
     edited_at: null,
     deleted_at: null,
+    revision: 0,
     ...over,
   });
-  /** Puts these versions of rows on shard-1 and copies them into shard-0, as a reshard step does. */
+  /**
+   * Puts these versions of rows on shard-1 and copies them into shard-0, as a reshard step
+   * does. Hash 42 is shard-0's, so shard-1 takes them only past its ownership check.
+   */
   const putOnShard1 = async (rows: FullMessageRow[]) => {
-    await sql(cluster.shardUrls[1], 'DELETE FROM messages', []);
+    await sql(cluster.shardUrls[1], 'DELETE FROM messages', [], true);
     for (const r of rows) {
       await sql(
         cluster.shardUrls[1],
-        `INSERT INTO messages (${FULL_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-        [r.id, r.dialog_id, r.author_id, r.text, r.created_at, r.edited_at, r.deleted_at, r.ring_hash, r.client_message_id],
+        `INSERT INTO messages (${FULL_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+        [r.id, r.dialog_id, r.author_id, r.text, r.created_at, r.edited_at, r.deleted_at, r.ring_hash, r.client_message_id, r.revision],
+        true,
       );
     }
   };
@@ -44,7 +49,13 @@ describe('merging rows into a shard', () => {
     expect(copied.rows).toBe(rows.length);
   };
   const stored = async (id: string) =>
-    (await sql<{ text: string; edited_at: Date | null; deleted_at: Date | null }>(cluster.shardUrls[0], 'SELECT text, edited_at, deleted_at FROM messages WHERE id = $1', [id]))[0];
+    (
+      await sql<{ text: string; edited_at: Date | null; deleted_at: Date | null; revision: number }>(
+        cluster.shardUrls[0],
+        'SELECT text, edited_at, deleted_at, revision FROM messages WHERE id = $1',
+        [id],
+      )
+    )[0];
 
   beforeAll(async () => {
     cluster = await startCluster({ shards: 2 });
@@ -60,23 +71,26 @@ describe('merging rows into a shard', () => {
   it('inserts rows it does not have', async () => {
     const r = row();
     await merge([r]);
-    expect(await stored(r.id)).toEqual({ text: 'original', edited_at: null, deleted_at: null });
+    expect(await stored(r.id)).toEqual({ text: 'original', edited_at: null, deleted_at: null, revision: 0 });
   });
 
-  it('keeps a deletion from either side', async () => {
+  it('keeps a deletion from either side, even against a higher revision', async () => {
     const r = row();
-    await merge([{ ...r, text: 'edited', edited_at: new Date('2026-11-02T00:00:00.000Z') }]);
-    await merge([{ ...r, text: '', deleted_at: new Date('2026-11-03T00:00:00.000Z') }]);
+    await merge([{ ...r, text: 'edited', edited_at: new Date('2026-11-02T00:00:00.000Z'), revision: 1 }]);
+    await merge([{ ...r, text: '', deleted_at: new Date('2026-11-03T00:00:00.000Z'), revision: 1 }]);
     expect(await stored(r.id)).toMatchObject({ text: '', deleted_at: new Date('2026-11-03T00:00:00.000Z') });
-    await merge([{ ...r, text: 'edited again', edited_at: new Date('2026-11-04T00:00:00.000Z') }]);
+    await merge([{ ...r, text: 'edited again', edited_at: new Date('2026-11-04T00:00:00.000Z'), revision: 5 }]);
     expect(await stored(r.id)).toMatchObject({ text: '', deleted_at: new Date('2026-11-03T00:00:00.000Z') });
   });
 
-  it('lets the later edit win, whichever side it comes from', async () => {
+  it('lets the higher revision win, whichever side it comes from and whatever its clock said', async () => {
     const r = row();
-    await merge([{ ...r, text: 'later', edited_at: new Date('2026-11-05T00:00:00.000Z') }]);
-    await merge([{ ...r, text: 'earlier', edited_at: new Date('2026-11-04T00:00:00.000Z') }]);
-    expect(await stored(r.id)).toMatchObject({ text: 'later', edited_at: new Date('2026-11-05T00:00:00.000Z') });
+    // The later write was stamped by a server whose clock runs behind: the revision decides.
+    await merge([{ ...r, text: 'later', edited_at: new Date('2026-11-04T00:00:00.000Z'), revision: 2 }]);
+    await merge([{ ...r, text: 'earlier', edited_at: new Date('2026-11-05T00:00:00.000Z'), revision: 1 }]);
+    expect(await stored(r.id)).toMatchObject({ text: 'later', revision: 2 });
+    await merge([{ ...r, text: 'latest', edited_at: new Date('2026-11-01T00:00:00.000Z'), revision: 3 }]);
+    expect(await stored(r.id)).toMatchObject({ text: 'latest', revision: 3 });
   });
 
   it('skips a second message with a clientMessageId the author already used there', async () => {

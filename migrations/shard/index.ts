@@ -1,5 +1,6 @@
 import { Messages1763769600000 } from './1763769600000-messages';
 import { Fence1763856000000 } from './1763856000000-fence';
+import { Ownership1764028800000 } from './1764028800000-ownership';
 
 /** Applied to every shard, and to a new shard before it takes any traffic. */
-export const shardMigrations = [Messages1763769600000, Fence1763856000000];
+export const shardMigrations = [Messages1763769600000, Fence1763856000000, Ownership1764028800000];

@@ -68,7 +68,7 @@ describe('hasEnded', () => {
   });
 
   it('is false while running, and for a failed job being cancelled (the runner rolls it back)', () => {
-    for (const phase of ['prepare', 'copy', 'verify', 'cutover', 'cleanup']) expect(sut(job({ phase }))).toBe(false);
+    for (const phase of ['prepare', 'copy', 'verify', 'cutover', 'cleanup'] as const) expect(sut(job({ phase }))).toBe(false);
     expect(sut(job({ phase: 'failed', cancelRequested: true }))).toBe(false);
   });
 });
@@ -202,7 +202,7 @@ describe('logUpdate', () => {
   }
 
   it('logs each phase change once', () => {
-    const prepare = { phase: 'prepare', copied: 0, total: null, rate: null, etaSeconds: null };
+    const prepare = { phase: 'prepare' as const, copied: 0, total: null, rate: null, etaSeconds: null };
     expect(run([[0, prepare], [500, prepare], [1000, { phase: 'verify', copied: 5000 }], [1500, { phase: 'verify', copied: 5000 }]])).toEqual([
       'prepare: readying shard-2 and waiting for every instance to read the moved arc from both shards',
       'verify: comparing shard-0 and shard-2 row by row (5000 rows copied)',

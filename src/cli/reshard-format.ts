@@ -1,4 +1,5 @@
 import type { ReshardJobDto, VerificationDto } from '../reshard/reshard.dto';
+import { isPhase, Phase, PHASES, TERMINAL_PHASES } from '../reshard/workflow';
 
 /**
  * Turning a reshard job (the JSON of GET /admin/reshard/:id) into text. Pure, so what an
@@ -18,7 +19,7 @@ export const KEEPALIVE_EVERY_MS = 60_000;
  * requested is still moving: the runner is rolling it back.
  */
 export function hasEnded(job: Pick<ReshardJob, 'phase' | 'cancelRequested'>): boolean {
-  return job.phase === 'done' || job.phase === 'cancelled' || (job.phase === 'failed' && !job.cancelRequested);
+  return TERMINAL_PHASES.includes(job.phase) || (job.phase === 'failed' && !job.cancelRequested);
 }
 
 export function formatDuration(seconds: number): string {
@@ -159,15 +160,11 @@ export function listLine(job: ReshardJob): string {
     .join('  ');
 }
 
-/** Every path a job can take follows this order, so it also orders the phases a job went through. */
-const PHASE_ORDER = ['prepare', 'copy', 'verify', 'failed', 'cutover', 'cleanup', 'done', 'cancelled'];
-
 /** The phases the job has entered, in order, from its own record rather than from what a poll saw. */
-export function phasesSoFar(job: ReshardJob): string[] {
-  const phases = Object.keys(job.phaseTimes ?? {});
+export function phasesSoFar(job: ReshardJob): Phase[] {
+  const phases = Object.keys(job.phaseTimes ?? {}).filter(isPhase);
   if (!phases.includes(job.phase)) phases.push(job.phase);
-  const rank = (phase: string) => (PHASE_ORDER.includes(phase) ? PHASE_ORDER.indexOf(phase) : PHASE_ORDER.length);
-  return phases.sort((a, b) => rank(a) - rank(b));
+  return phases.sort((a, b) => PHASES.indexOf(a) - PHASES.indexOf(b));
 }
 
 /** What the log has said so far, so that it says each thing once. */

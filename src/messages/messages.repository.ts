@@ -9,6 +9,8 @@ export interface PageRow {
   text: string;
   edited_at: Date | null;
   deleted_at: Date | null;
+  /** How many edits and deletes the message has had; read where two shards' copies are merged. */
+  revision?: number;
 }
 
 export interface MessageRow extends PageRow {
@@ -19,6 +21,7 @@ export interface MessageRow extends PageRow {
 export interface FullMessageRow extends MessageRow {
   ring_hash: string;
   client_message_id: string | null;
+  revision: number;
 }
 
 export interface NewMessage {
@@ -33,7 +36,25 @@ export interface NewMessage {
 
 const PAGE_COLUMNS = 'id, dialog_id, author_id, text, edited_at, deleted_at';
 const COLUMNS = 'id, dialog_id, author_id, text, created_at, edited_at, deleted_at';
-export const FULL_COLUMNS = `${COLUMNS}, ring_hash, client_message_id`;
+export const FULL_COLUMNS = `${COLUMNS}, ring_hash, client_message_id, revision`;
+
+/**
+ * How two copies of one message merge, wherever they meet (the copier, a pull before an
+ * edit, a cancel's merge back): a deletion is final, otherwise the higher revision wins. Each
+ * edit runs on the one shard accepting writes for the row, after pulling the other copy, so
+ * the higher revision is the later write: no clock is compared.
+ */
+export const MERGE_RULE = `
+  ON CONFLICT (dialog_id, id) DO UPDATE SET
+    text = EXCLUDED.text, edited_at = EXCLUDED.edited_at, deleted_at = EXCLUDED.deleted_at, revision = EXCLUDED.revision
+  WHERE m.deleted_at IS NULL AND (EXCLUDED.deleted_at IS NOT NULL OR EXCLUDED.revision > m.revision)`;
+
+/** The copy of a message that MERGE_RULE keeps. */
+export function mergeWinner<R extends Pick<PageRow, 'deleted_at' | 'revision'>>(kept: R, incoming: R): R {
+  if (kept.deleted_at) return kept;
+  if (incoming.deleted_at || (incoming.revision ?? 0) > (kept.revision ?? 0)) return incoming;
+  return kept;
+}
 // Timestamps are kept to the millisecond, the precision a JavaScript Date carries, so a row
 // copied between shards through the service compares equal to its original.
 const NOW_MS = `date_trunc('milliseconds', now())`;
@@ -81,41 +102,53 @@ export class MessagesRepository {
     return rows[0] ?? null;
   }
 
-  /** Live messages of a dialog, newest first, strictly older than `before` when given. */
-  async page(shard: string, dialogId: string, limit: number, before?: string): Promise<PageRow[]> {
+  /**
+   * Live messages of a dialog, newest first, strictly older than `before` when given. The
+   * shard checks in the same statement (a one-time filter) that it serves this hash for a read
+   * alone; a stale route gets an OwnershipError rather than a page with messages missing.
+   */
+  async page(shard: string, dialogId: string, hash: number, limit: number, before?: string): Promise<PageRow[]> {
     if (before) {
       return this.shards.query<PageRow>(
         shard,
-        `SELECT ${PAGE_COLUMNS} FROM messages WHERE dialog_id = $1 AND id < $2 AND deleted_at IS NULL ORDER BY id DESC LIMIT $3`,
-        [dialogId, before, limit],
+        `SELECT ${PAGE_COLUMNS} FROM messages
+         WHERE dialog_id = $1 AND id < $2 AND deleted_at IS NULL AND shard_serves($4, 'read-alone') ORDER BY id DESC LIMIT $3`,
+        [dialogId, before, limit, hash],
         'message_page_before',
       );
     }
     return this.shards.query<PageRow>(
       shard,
-      `SELECT ${PAGE_COLUMNS} FROM messages WHERE dialog_id = $1 AND deleted_at IS NULL ORDER BY id DESC LIMIT $2`,
-      [dialogId, limit],
+      `SELECT ${PAGE_COLUMNS} FROM messages
+       WHERE dialog_id = $1 AND deleted_at IS NULL AND shard_serves($3, 'read-alone') ORDER BY id DESC LIMIT $2`,
+      [dialogId, limit, hash],
       'message_page',
     );
   }
 
-  /** Like page, tombstones included: merging two shards must see a deletion to honour it. */
-  async pageWithTombstones(shard: string, dialogId: string, limit: number, before?: string): Promise<PageRow[]> {
+  /** Like page, tombstones and revisions included, for a page merged from two shards. */
+  async pageWithTombstones(shard: string, dialogId: string, hash: number, limit: number, before?: string): Promise<PageRow[]> {
     return this.shards.query<PageRow>(
       shard,
-      `SELECT ${PAGE_COLUMNS} FROM messages WHERE dialog_id = $1 AND ($2::uuid IS NULL OR id < $2) ORDER BY id DESC LIMIT $3`,
-      [dialogId, before ?? null, limit],
+      `SELECT ${PAGE_COLUMNS}, revision FROM messages
+       WHERE dialog_id = $1 AND ($2::uuid IS NULL OR id < $2) AND shard_serves($4, 'read') ORDER BY id DESC LIMIT $3`,
+      [dialogId, before ?? null, limit, hash],
+      'message_page_merged',
     );
   }
 
-  /** Edits the author's own live message; null when there is no such message. */
-  async edit(shard: string, dialogId: string, id: string, authorId: string, text: string): Promise<MessageRow | null> {
+  /**
+   * Edits the author's own live message; null when there is no such message. The shard checks
+   * that it takes writes of this hash even when no row matches, so a stale route is refused
+   * rather than answered "not found".
+   */
+  async edit(shard: string, dialogId: string, hash: number, id: string, authorId: string, text: string): Promise<MessageRow | null> {
     const rows = await this.shards.query<MessageRow>(
       shard,
-      `UPDATE messages SET text = $4, edited_at = ${NOW_MS}
-       WHERE dialog_id = $1 AND id = $2 AND author_id = $3 AND deleted_at IS NULL
+      `UPDATE messages SET text = $4, edited_at = ${NOW_MS}, revision = revision + 1
+       WHERE dialog_id = $1 AND id = $2 AND author_id = $3 AND deleted_at IS NULL AND shard_serves($5, 'write')
        RETURNING ${COLUMNS}`,
-      [dialogId, id, authorId, text],
+      [dialogId, id, authorId, text, hash],
     );
     return rows[0] ?? null;
   }
@@ -124,31 +157,30 @@ export class MessagesRepository {
    * Soft delete: the row stays as a tombstone (so a copy made during a reshard can never bring
    * it back) but its text is gone.
    */
-  async softDelete(shard: string, dialogId: string, id: string, authorId: string): Promise<boolean> {
+  async softDelete(shard: string, dialogId: string, hash: number, id: string, authorId: string): Promise<boolean> {
     const rows = await this.shards.query(
       shard,
-      `UPDATE messages SET text = '', deleted_at = ${NOW_MS}
-       WHERE dialog_id = $1 AND id = $2 AND author_id = $3 AND deleted_at IS NULL RETURNING id`,
-      [dialogId, id, authorId],
+      `UPDATE messages SET text = '', deleted_at = ${NOW_MS}, revision = revision + 1
+       WHERE dialog_id = $1 AND id = $2 AND author_id = $3 AND deleted_at IS NULL AND shard_serves($4, 'write') RETURNING id`,
+      [dialogId, id, authorId, hash],
     );
     return rows.length > 0;
   }
 
   /**
-   * Copies rows that the shard does not have yet; a row it has is newer (written there during
-   * a reshard) and wins. Returns how many were inserted.
+   * Brings copies of rows from another shard into this one by the merge rule: a row absent
+   * here is inserted, a row here gives way to a deletion or a higher revision.
    */
-  async insertIfAbsent(shard: string, rows: FullMessageRow[]): Promise<number> {
-    if (rows.length === 0) return 0;
-    const inserted = await this.shards.query(
+  async merge(shard: string, rows: FullMessageRow[]): Promise<void> {
+    if (rows.length === 0) return;
+    await this.shards.query(
       shard,
-      `INSERT INTO messages (dialog_id, id, ring_hash, author_id, text, client_message_id, created_at, edited_at, deleted_at)
+      `INSERT INTO messages AS m (dialog_id, id, ring_hash, author_id, text, client_message_id, created_at, edited_at, deleted_at, revision)
        SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::bigint[], $4::varchar[], $5::text[], $6::varchar[],
-                            $7::timestamptz[], $8::timestamptz[], $9::timestamptz[])
-       ON CONFLICT DO NOTHING RETURNING 1`,
+                            $7::timestamptz[], $8::timestamptz[], $9::timestamptz[], $10::int[])
+       ${MERGE_RULE}`,
       columns(rows),
     );
-    return inserted.length;
   }
 }
 
@@ -164,5 +196,6 @@ export function columns(rows: FullMessageRow[]): unknown[][] {
     rows.map((r) => r.created_at),
     rows.map((r) => r.edited_at),
     rows.map((r) => r.deleted_at),
+    rows.map((r) => r.revision),
   ];
 }

@@ -10,9 +10,9 @@ import { RingService } from '../routing/ring.service';
 import { Route } from '../routing/router';
 import { LogContext } from '../observability/log-context';
 import { MetricsService } from '../observability/metrics.service';
-import { FenceError } from '../shards/fence.error';
+import { OwnershipError } from '../shards/ownership.error';
 import { MessageDto, MessagePageDto } from './message.dto';
-import { MessagesRepository, PageRow } from './messages.repository';
+import { mergeWinner, MessagesRepository, PageRow } from './messages.repository';
 
 // created_at is set from the id on insert and copied with it, so the id is the one source:
 // a page need not read the column, nor the driver parse a timestamp per row.
@@ -38,9 +38,10 @@ export interface SendResult {
   created: boolean;
 }
 
-// A fence means the ring moved on; one reload is normally enough, a few cover a reshard
-// that publishes twice in quick succession.
-const FENCE_RETRIES = 3;
+// A refusal means the ring moved on; one reload is normally enough. A reshard changes a
+// shard's arcs a moment before it publishes the ring that matches, so later attempts wait a
+// little longer each time (about 1.5 s in all) before the request gives up with a 503.
+const REFUSAL_BACKOFF_MS = [0, 20, 50, 100, 200, 400, 800];
 
 @Injectable()
 export class MessagesService {
@@ -54,7 +55,7 @@ export class MessagesService {
 
   async send(user: AuthUser, dialogId: string, text: string, clientMessageId?: string, log: LogContext = {}): Promise<SendResult> {
     await this.access.assertParticipant(dialogId, user.id);
-    // One id for every attempt: a write retried on the target after a fence is the same message.
+    // One id for every attempt: a write retried on a new route after a refusal is the same message.
     const id = uuidv7();
     const createdAt = uuidv7Time(id);
     return this.onRoute(dialogId, async (route) => {
@@ -105,7 +106,7 @@ export class MessagesService {
       dialogId,
       (route) =>
         route.reads.length === 1
-          ? this.messages.page(route.write, dialogId, limit, beforeId)
+          ? this.messages.page(route.write, dialogId, route.hash, limit, beforeId)
           : this.mergedPage(route, dialogId, limit, beforeId),
       log,
     );
@@ -113,17 +114,22 @@ export class MessagesService {
 
   /**
    * A page over the shards of a moving arc: each shard's newest `limit` rows (tombstones
-   * included), merged by id with the first shard's copy winning, then the live ones. Any
-   * row of the true page is in its own shard's top `limit`, so one round usually suffices;
-   * more rounds only when tombstones thinned the page.
+   * included), merged by id by the merge rule (a deletion is final, else the higher revision),
+   * then the live ones. Any row of the true page is in its own shard's top `limit`, so one
+   * round usually suffices; more rounds only when tombstones thinned the page.
    */
   private async mergedPage(route: Route, dialogId: string, limit: number, before?: string): Promise<PageRow[]> {
     const out: PageRow[] = [];
     let cursor = before;
     for (;;) {
-      const batches = await Promise.all(route.reads.map((s) => this.messages.pageWithTombstones(s, dialogId, limit, cursor)));
+      const batches = await Promise.all(route.reads.map((s) => this.messages.pageWithTombstones(s, dialogId, route.hash, limit, cursor)));
       const byId = new Map<string, PageRow>();
-      for (const rows of batches) for (const row of rows) if (!byId.has(row.id)) byId.set(row.id, row);
+      for (const rows of batches) {
+        for (const row of rows) {
+          const kept = byId.get(row.id);
+          byId.set(row.id, kept ? mergeWinner(kept, row) : row);
+        }
+      }
       const merged = [...byId.values()].sort((a, b) => (a.id < b.id ? 1 : -1)).slice(0, limit);
       for (const row of merged) {
         if (!row.deleted_at) out.push(row);
@@ -137,8 +143,8 @@ export class MessagesService {
   async edit(user: AuthUser, dialogId: string, messageId: string, text: string, log: LogContext = {}): Promise<MessageDto> {
     await this.access.assertParticipant(dialogId, user.id);
     return this.onRoute(dialogId, async (route) => {
-      const edit = () => this.messages.edit(route.write, dialogId, messageId, user.id, text);
-      const row = (await edit()) ?? ((await this.copyOnWrite(route, dialogId, messageId)) ? await edit() : null);
+      await this.pull(route, dialogId, messageId);
+      const row = await this.messages.edit(route.write, dialogId, route.hash, messageId, user.id, text);
       if (row) return toMessageDto(row);
       throw await this.whyNotWritable(route.write, dialogId, messageId, user.id);
     }, log);
@@ -148,8 +154,8 @@ export class MessagesService {
   async delete(user: AuthUser, dialogId: string, messageId: string, log: LogContext = {}): Promise<void> {
     await this.access.assertParticipant(dialogId, user.id);
     return this.onRoute(dialogId, async (route) => {
-      const remove = () => this.messages.softDelete(route.write, dialogId, messageId, user.id);
-      if ((await remove()) || ((await this.copyOnWrite(route, dialogId, messageId)) && (await remove()))) return;
+      await this.pull(route, dialogId, messageId);
+      if (await this.messages.softDelete(route.write, dialogId, route.hash, messageId, user.id)) return;
       const existing = await this.messages.findById(route.write, dialogId, messageId);
       if (existing?.deleted_at && existing.author_id === user.id) return;
       throw await this.whyNotWritable(route.write, dialogId, messageId, user.id);
@@ -157,8 +163,9 @@ export class MessagesService {
   }
 
   /**
-   * Runs a data-path step on the dialog's current route. A fence means this instance's ring
-   * is behind a reshard: reload it and run again on the new route, so no write is lost.
+   * Runs a data-path step on the dialog's current route. A refusal means the shard no longer
+   * serves this dialog the way this instance's ring says: reload the ring and run again on
+   * the new route, so no write lands where no reader looks and no page misses a message.
    */
   private async onRoute<T>(dialogId: string, step: (route: Route) => Promise<T>, log: LogContext): Promise<T> {
     for (let attempt = 0; ; attempt++) {
@@ -169,29 +176,28 @@ export class MessagesService {
       try {
         return await step(route);
       } catch (err) {
-        if (!(err instanceof FenceError)) throw err;
-        this.metrics.fenceRejections.inc({ shard: err.shard });
-        if (attempt >= FENCE_RETRIES) {
+        if (!(err instanceof OwnershipError)) throw err;
+        this.metrics.ownershipRefusals.inc({ shard: err.shard });
+        if (attempt + 1 >= REFUSAL_BACKOFF_MS.length) {
           throw new DomainException(DomainErrorCode.RingUnavailable, 'the ring is changing, try again shortly');
         }
+        await sleep(REFUSAL_BACKOFF_MS[attempt + 1]);
         await this.ring.refresh();
       }
     }
   }
 
   /**
-   * During a reshard a message may not be on the shard that now takes writes yet: copy it
-   * over first (if absent, so a newer copy there wins), then the edit or delete applies there.
+   * During a reshard the other shard of the pair may hold a copy of the message that the
+   * write shard lacks, or a newer one (a cancel sends writes back to a source whose copy is
+   * older): merge it in first, so the edit or delete applies to the latest copy and gets the
+   * next revision.
    */
-  private async copyOnWrite(route: Route, dialogId: string, messageId: string): Promise<boolean> {
+  private async pull(route: Route, dialogId: string, messageId: string): Promise<void> {
     for (const other of route.reads.slice(1)) {
       const row = await this.messages.findById(other, dialogId, messageId);
-      if (row) {
-        await this.messages.insertIfAbsent(route.write, [row]);
-        return true;
-      }
+      if (row) await this.messages.merge(route.write, [row]);
     }
-    return false;
   }
 
   private async whyNotWritable(shard: string, dialogId: string, messageId: string, userId: string): Promise<DomainException> {
@@ -201,4 +207,8 @@ export class MessagesService {
     }
     return new DomainException(DomainErrorCode.MessageNotFound, `message ${messageId} not found`);
   }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
 }

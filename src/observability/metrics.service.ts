@@ -28,7 +28,7 @@ export class MetricsService {
 
   readonly shardQueries = new Counter({
     name: 'chat_shard_queries_total',
-    help: 'Statements run on each shard, by outcome (ok, unavailable, fenced, error)',
+    help: 'Statements run on each shard, by outcome (ok, unavailable, refused, error)',
     labelNames: ['shard', 'outcome'] as const,
     registers: [this.registry],
   });
@@ -48,9 +48,9 @@ export class MetricsService {
     registers: [this.registry],
   });
 
-  readonly fenceRejections = new Counter({
-    name: 'chat_fence_rejections_total',
-    help: 'Writes refused by a fenced source shard during a reshard (each is retried on the new route)',
+  readonly ownershipRefusals = new Counter({
+    name: 'chat_ownership_refusals_total',
+    help: 'Statements a shard refused because it does not serve the ring hash any more (each is retried on a reloaded ring)',
     labelNames: ['shard'] as const,
     registers: [this.registry],
   });

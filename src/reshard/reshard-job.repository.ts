@@ -2,11 +2,8 @@ import { Injectable } from '@nestjs/common';
 import { PoolClient } from 'pg';
 import { DialogDb } from '../database/dialog-db';
 import { MovedArc, RingPoint } from '../ring';
+import { CANCELLABLE_PHASES, canMove, Phase, RUNNING_PHASES, TERMINAL_PHASES } from './workflow';
 
-export type Phase = 'prepare' | 'copy' | 'verify' | 'cutover' | 'cleanup' | 'done' | 'failed' | 'cancelled';
-export const RUNNING_PHASES: Phase[] = ['prepare', 'copy', 'verify', 'cutover', 'cleanup'];
-/** Before cutover the old ring can still be restored with nothing lost. */
-export const CANCELLABLE_PHASES: Phase[] = ['prepare', 'copy', 'verify', 'failed'];
 
 export interface Checkpoint {
   /** Index into the job's copy plan (moved arcs cut into SQL-range segments). */
@@ -72,7 +69,7 @@ export class ReshardJobRepository {
   }
 
   async active(): Promise<JobRow | null> {
-    const rows = await this.db.query<JobRow>(`SELECT * FROM reshard_jobs WHERE phase NOT IN ('done', 'cancelled') LIMIT 1`);
+    const rows = await this.db.query<JobRow>(`SELECT * FROM reshard_jobs WHERE NOT (phase = ANY($1)) LIMIT 1`, [TERMINAL_PHASES]);
     return rows[0] ?? null;
   }
 
@@ -88,10 +85,10 @@ export class ReshardJobRepository {
   /** True while a job is not over (running, or failed and not cancelled yet), or one changed within `ms`. */
   async busyWithin(ms: number): Promise<boolean> {
     const rows = await this.db.query<{ busy: boolean }>(
-      `SELECT coalesce(bool_or(phase NOT IN ('done', 'cancelled')
+      `SELECT coalesce(bool_or(NOT (phase = ANY($2))
                                OR updated_at > now() - make_interval(secs => $1::double precision / 1000)), false) AS busy
        FROM reshard_jobs`,
-      [ms],
+      [ms, TERMINAL_PHASES],
     );
     return rows[0].busy;
   }
@@ -105,6 +102,7 @@ export class ReshardJobRepository {
    * not in `from`, or if it is about to pass cutover while a cancel was asked for.
    */
   async setPhase(id: string, from: Phase, to: Phase, extra: { verification?: Verification; error?: string | null } = {}): Promise<boolean> {
+    if (!canMove(from, to)) throw new Error(`reshard ${id}: ${from} → ${to} is not a step of the workflow`);
     const rows = await this.db.query(
       `UPDATE reshard_jobs SET phase = $3,
          phase_times = jsonb_set(

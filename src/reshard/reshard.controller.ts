@@ -1,4 +1,4 @@
-import { Body, Controller, Get, HttpCode, Param, Post } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, Post } from '@nestjs/common';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import { AdminOnly } from '../auth/auth.decorators';
 import { UuidPipe } from '../common/uuid.pipe';
@@ -15,6 +15,13 @@ export class ReshardController {
   @Post('shards')
   registerShard(@Body() dto: RegisterShardDto): Promise<ShardRegisteredDto> {
     return this.reshard.registerShard(dto);
+  }
+
+  /** A spare that no job uses leaves the registry; its database is not touched. */
+  @Delete('shards/:name')
+  @HttpCode(204)
+  removeShard(@Param('name') name: string): Promise<void> {
+    return this.reshard.removeShard(name);
   }
 
   @Post('reshard')

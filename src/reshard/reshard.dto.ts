@@ -1,6 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsOptional, IsString, Matches } from 'class-validator';
 import { SHARD_NAME } from '../config/app-config';
+import { Phase, PHASES } from './workflow';
 
 const NAME_MESSAGE = 'shard names are 1 to 63 characters: lower-case letters, digits, - and _';
 
@@ -45,7 +46,7 @@ export class ShardRegisteredDto {
 
 export class ReshardAcceptedDto {
   @ApiProperty() id: string;
-  @ApiProperty() phase: string;
+  @ApiProperty({ enum: PHASES }) phase: Phase;
 }
 
 export class VerificationDto {
@@ -62,7 +63,7 @@ export class ReshardJobDto {
   @ApiProperty({ enum: ['split', 'move'] }) kind: string;
   @ApiProperty() source: string;
   @ApiProperty() target: string;
-  @ApiProperty({ enum: ['prepare', 'copy', 'verify', 'cutover', 'cleanup', 'done', 'failed', 'cancelled'] }) phase: string;
+  @ApiProperty({ enum: PHASES }) phase: Phase;
   @ApiProperty() copied: number;
   @ApiProperty({ nullable: true, type: Number }) total: number | null;
   @ApiProperty({ nullable: true, type: Number, description: 'rows copied per second, recently' }) rate: number | null;

@@ -4,12 +4,11 @@ import { ReshardJobRepository } from './reshard-job.repository';
 import { ReshardController } from './reshard.controller';
 import { ReshardRunner } from './reshard.runner';
 import { ReshardService } from './reshard.service';
-import { ShardOpsRepository } from './shard-ops.repository';
 
 @Module({
   imports: [MessagesModule],
   controllers: [ReshardController],
-  providers: [ReshardJobRepository, ShardOpsRepository, ReshardRunner, ReshardService],
+  providers: [ReshardJobRepository, ReshardRunner, ReshardService],
   exports: [ReshardService],
 })
 export class ReshardModule {}

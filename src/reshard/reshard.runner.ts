@@ -3,7 +3,7 @@ import { Client } from 'pg';
 import { APP_CONFIG, ResolvedConfig } from '../config/app-config';
 import { DialogDb } from '../database/dialog-db';
 import { runMigrations } from '../database/migrate';
-import { MessagesRepository } from '../messages/messages.repository';
+import { ShardRegistry } from '../shards/shard-registry';
 import { arcSegments, MovedArc, Segment } from '../ring';
 import { RingRepository } from '../routing/ring.repository';
 import { RingService } from '../routing/ring.service';
@@ -11,9 +11,10 @@ import { Transition } from '../routing/router';
 import { MetricsService } from '../observability/metrics.service';
 import { BASELINE_MS, LatencyTracker } from './latency-tracker';
 import { SHARD_PROVISIONER, ShardProvisioner } from './provisioner';
-import { CANCELLABLE_PHASES, JobRow, Phase, ReshardJobRepository, Verification, VersionKey } from './reshard-job.repository';
+import { JobRow, ReshardJobRepository, Verification, VersionKey } from './reshard-job.repository';
 import { Key, ShardOpsRepository } from './shard-ops.repository';
 import { CLOCK_SKEW_MS, compareRows, uuidv7Floor } from './verify';
+import { CANCELLABLE_PHASES, GRANTS, grantOrder, GrantStep, Phase, shardGrants, sides } from './workflow';
 
 /** One SQL range of a moved arc, with the shards it moves between: the copier's unit of work. */
 export interface PlanStep {
@@ -77,6 +78,12 @@ export class CopyThrottle {
 }
 
 class Cancelled extends Error {}
+
+interface RangeWalk {
+  batch(after: Key | null, size: number): Promise<{ rows: number; last: Key | null }>;
+  /** After each batch that moved on: checkpoints and counters. */
+  done?(rows: number, last: Key): Promise<void>;
+}
 class Stopping extends Error {}
 
 const LOCK_CLASS = 7_240_002;
@@ -110,7 +117,7 @@ export class ReshardRunner implements OnApplicationBootstrap, OnApplicationShutd
     private readonly ring: RingService,
     private readonly db: DialogDb,
     private readonly ops: ShardOpsRepository,
-    private readonly messages: MessagesRepository,
+    private readonly registry: ShardRegistry,
     private readonly latency: LatencyTracker,
     private readonly metrics: MetricsService,
     @Optional() @Inject(SHARD_PROVISIONER) private readonly provisioner: ShardProvisioner | null,
@@ -249,8 +256,11 @@ export class ReshardRunner implements OnApplicationBootstrap, OnApplicationShutd
 
   private async prepare(job: JobRow): Promise<void> {
     await this.ensureTarget(job.target);
+    // This instance's registry gets the target's pool before it changes the target's arcs.
+    await this.ring.refresh();
+    await this.grant(job, 'prepare');
     const version = await this.publish(job, 'prepare', job.old_points, { jobId: job.id, mode: 'write-source', moved: job.moved }, 'reshard prepare: reads merge the target');
-    await this.awaitInstances(version);
+    await this.awaitInstances(version, job.id);
   }
 
   private async ensureTarget(name: string): Promise<void> {
@@ -258,25 +268,24 @@ export class ReshardRunner implements OnApplicationBootstrap, OnApplicationShutd
     if (!row) {
       if (!this.provisioner) throw new Error(`shard ${name} is not registered; register it with POST /admin/shards`);
       const url = await this.provisioner.provision(name);
-      await this.rings.upsertShard(name, url, 'pending');
+      await this.rings.registerShard(name, url, 'pending');
       row = (await this.rings.shard(name))!;
     }
-    await runMigrations(row.url, 'shard');
+    await runMigrations(this.registry.urlOf(name, row.url), 'shard');
   }
 
-  // ---- copy: writes go to the target, the source is fenced, then its rows stream across
+  // ---- copy: the target takes the writes, the source only serves merged reads, then its rows stream across
 
   private async copy(job: JobRow): Promise<void> {
     // Measured before this job's own work can move it.
     const latencyTarget = this.latencyTarget(job);
+    // The source stops taking writes before the target starts (see grantOrder): when this
+    // returns, every write the source accepted has committed, so the copy below sees it.
+    await this.grant(job, 'copy');
     const version = await this.publish(job, 'copy', job.old_points, { jobId: job.id, mode: 'write-target', moved: job.moved }, 'reshard copy: writes go to the target');
+    // Stale instances are refused by the source and reload; waiting only keeps that rare.
+    await this.awaitInstances(version, job.id);
     const plan = copyPlan(job.moved);
-    for (const source of new Set(plan.map((s) => s.source))) {
-      const steps = plan.filter((s) => s.source === source);
-      await this.ops.installFence(source, job.id, steps.map((s) => s.segment), steps[0].target);
-    }
-    // Stale instances find the fence and reload; waiting here only makes the logs tell the truth.
-    await this.awaitInstances(version);
     if (job.total === null) {
       let total = 0;
       for (const step of plan) total += await this.ops.count(step.source, step.segment);
@@ -287,30 +296,47 @@ export class ReshardRunner implements OnApplicationBootstrap, OnApplicationShutd
     const window: Array<{ at: number; rows: number }> = [];
     for (let i = job.checkpoint?.segment ?? 0; i < plan.length; i++) {
       const step = plan[i];
-      let after: Key | null = job.checkpoint && job.checkpoint.segment === i ? { hash: job.checkpoint.hash, id: job.checkpoint.id } : null;
-      for (;;) {
-        await this.checkOwner(job.id);
-        if (await this.jobs.cancelRequested(job.id)) throw new Cancelled();
-        const started = Date.now();
-        const { rows, last } = await this.ops.copyBatch(step.source, step.target, step.segment, after, throttle.batchSize());
-        if (!last) break;
-        this.metrics.rowsCopied.inc({ target: step.target }, rows);
-        after = last;
-        window.push({ at: Date.now(), rows });
-        while (window.length > 1 && window[0].at < Date.now() - 5000) window.shift();
-        const span = Math.max(1, Date.now() - (window.length > 1 ? window[0].at : started));
-        const observed = (window.reduce((n, w) => n + w.rows, 0) * 1000) / span;
-        await this.jobs.checkpoint(job.id, { segment: i, ...after }, rows, Math.round(observed));
-        const p99 = this.latency.p99();
-        const pause = throttle.after(rows, Date.now() - started, p99);
-        if (throttle.rate <= reportedRate / 4 || throttle.rate >= reportedRate * 4) {
-          this.logger.log(`reshard ${job.id}: copy rate now ${Math.round(throttle.rate)} rows/s (live p99 ${p99 === null ? '–' : Math.round(p99)} ms, target ${latencyTarget} ms)`);
-          reportedRate = throttle.rate;
-        }
-        if (pause > 0) await sleep(pause);
-      }
+      const resumeAt: Key | null = job.checkpoint && job.checkpoint.segment === i ? { hash: job.checkpoint.hash, id: job.checkpoint.id } : null;
+      await this.pacedRange(job, throttle, resumeAt, true, {
+        batch: (after, size) => this.ops.copyBatch(step.source, step.target, step.segment, after, size),
+        done: async (rows, last) => {
+          this.metrics.rowsCopied.inc({ target: step.target }, rows);
+          const now = Date.now();
+          window.push({ at: now, rows });
+          while (window.length > 1 && window[0].at < now - 5000) window.shift();
+          const span = Math.max(1, now - window[0].at);
+          const observed = window.length > 1 ? (window.slice(1).reduce((n, w) => n + w.rows, 0) * 1000) / span : throttle.rate;
+          await this.jobs.checkpoint(job.id, { segment: i, ...last }, rows, Math.round(observed));
+          if (throttle.rate <= reportedRate / 4 || throttle.rate >= reportedRate * 4) {
+            const p99 = this.latency.p99();
+            this.logger.log(`reshard ${job.id}: copy rate now ${Math.round(throttle.rate)} rows/s (live p99 ${p99 === null ? '–' : Math.round(p99)} ms, target ${latencyTarget} ms)`);
+            reportedRate = throttle.rate;
+          }
+        },
+      });
       // The next segment starts from its beginning.
       job.checkpoint = null;
+    }
+  }
+
+  /**
+   * The one paced walk over a key range that copy, verify, cleanup and cancel share: `batch`
+   * handles about `size` rows after a key and returns how many and the last key (null when
+   * the range is done); the throttle spaces batches to the rate live p99 allows. Between
+   * batches it checks that this instance still holds the job, and (`cancellable`) for a cancel.
+   */
+  private async pacedRange(job: JobRow, throttle: CopyThrottle, start: Key | null, cancellable: boolean, walk: RangeWalk): Promise<void> {
+    let after = start;
+    for (;;) {
+      await this.checkOwner(job.id);
+      if (cancellable && (await this.jobs.cancelRequested(job.id))) throw new Cancelled();
+      const started = Date.now();
+      const { rows, last } = await walk.batch(after, throttle.batchSize());
+      if (!last) return;
+      after = last;
+      await walk.done?.(rows, last);
+      const pause = throttle.after(rows, Date.now() - started, this.latency.p99());
+      if (pause > 0) await sleep(pause);
     }
   }
 
@@ -344,29 +370,24 @@ export class ReshardRunner implements OnApplicationBootstrap, OnApplicationShutd
     // Rows older than this were all on the source before the job began; they must match exactly.
     const recent = uuidv7Floor(job.created_at.getTime() - CLOCK_SKEW_MS);
     for (const step of copyPlan(job.moved)) {
-      let after: Key | null = null;
-      for (;;) {
-        await this.checkOwner(job.id);
-        if (await this.jobs.cancelRequested(job.id)) throw new Cancelled();
-        const started = Date.now();
-        const end = await this.ops.chunkEnd(step.source, step.segment, after, throttle.batchSize());
-        const [source, target] = await Promise.all([step.source, step.target].map((s) => this.ops.digest(s, step.segment, after, end, recent)));
-        // Rows edited on the target during the job differ legitimately, and rows sent during it
-        // are on the target alone: only a row-by-row look tells those from a difference.
-        const since = source.digest === target.digest ? recent : null;
-        const [sourceRows, targetRows] = await Promise.all([step.source, step.target].map((s) => this.ops.scan(s, step.segment, after, 1_000_000, end, since)));
-        const checked = sourceRows.length + (since ? source.rows : 0);
-        result.checked += checked;
-        const diff = compareRows(sourceRows, targetRows, job.created_at);
-        for (const kind of ['missing', 'changed', 'extra'] as const) {
-          result.differences += diff[kind].length;
-          result[kind].push(...diff[kind].slice(0, LIST_LIMIT - result[kind].length));
-        }
-        if (!end) break;
-        after = end;
-        const pause = throttle.after(checked, Date.now() - started, this.latency.p99());
-        if (pause > 0) await sleep(pause);
-      }
+      await this.pacedRange(job, throttle, null, true, {
+        batch: async (after, size) => {
+          const end = await this.ops.chunkEnd(step.source, step.segment, after, size);
+          const [source, target] = await Promise.all([step.source, step.target].map((s) => this.ops.digest(s, step.segment, after, end, recent)));
+          // Rows edited on the target during the job differ legitimately, and rows sent during it
+          // are on the target alone: only a row-by-row look tells those from a difference.
+          const since = source.digest === target.digest ? recent : null;
+          const [sourceRows, targetRows] = await Promise.all([step.source, step.target].map((s) => this.ops.scan(s, step.segment, after, 1_000_000, end, since)));
+          const checked = sourceRows.length + (since ? source.rows : 0);
+          result.checked += checked;
+          const diff = compareRows(sourceRows, targetRows, job.created_at);
+          for (const kind of ['missing', 'changed', 'extra'] as const) {
+            result.differences += diff[kind].length;
+            result[kind].push(...diff[kind].slice(0, LIST_LIMIT - result[kind].length));
+          }
+          return { rows: checked, last: end };
+        },
+      });
     }
     result.passed = result.differences === 0;
     return result;
@@ -375,91 +396,113 @@ export class ReshardRunner implements OnApplicationBootstrap, OnApplicationShutd
   // ---- cutover: the new ring; reads and writes of moved arcs go to the target only
 
   private async cutover(job: JobRow): Promise<void> {
+    await this.grant(job, 'cutover');
+    // The target owns an arc from here on: never a spare again, whatever happens next.
+    await this.rings.setShardStatus(job.target, 'active');
     const version = await this.publish(job, 'cutover', job.new_points, null, `reshard cutover: ${job.kind} ${job.source} → ${job.target}`);
     await this.awaitInstances(version);
   }
 
-  // ---- cleanup: once nobody reads the source's copy, remove it, then lift the fence
+  // ---- cleanup: once nobody reads the source's copy, the source stops serving it, and it goes
 
   private async cleanup(job: JobRow): Promise<void> {
-    const plan = copyPlan(job.moved);
     const stillOnRing = new Set(job.new_points.map((p) => p.shard));
-    for (const step of plan) {
-      if (!stillOnRing.has(step.source)) continue;
-      await this.deleteSegment(job, step.source, step.segment);
-    }
-    for (const source of new Set(plan.map((s) => s.source))) {
-      await this.ops.dropFence(source, job.id);
-      if (!stillOnRing.has(source)) await this.retire(source);
+    // A move's source is retired last; a job resumed after that has nothing left to do here.
+    if ((await this.rings.shard(job.source))?.status !== 'retired') {
+      // Stale readers of the source's copy are refused from here on, before a row goes.
+      await this.grant(job, 'cleanup');
+      for (const step of copyPlan(job.moved)) {
+        if (stillOnRing.has(step.source)) await this.deleteSegment(job, step.source, step.segment);
+      }
+      if (!stillOnRing.has(job.source)) await this.retire(job.source);
     }
     await this.rings.setShardStatus(job.target, 'active');
   }
 
   /** Deletes a segment's rows from a shard in batches, paced like the copy. */
   private async deleteSegment(job: JobRow, shard: string, segment: Segment): Promise<void> {
-    const throttle = new CopyThrottle(this.config.reshardMaxRowsPerSec, this.config.reshardBatch, this.latencyTarget(job));
-    let after: Key | null = null;
-    do {
-      this.checkStopping();
-      const started = Date.now();
-      const batch = throttle.batchSize();
-      after = await this.ops.deleteBatch(shard, segment, after, batch);
-      const pause = throttle.after(batch, Date.now() - started, this.latency.p99());
-      if (after && pause > 0) await sleep(pause);
-    } while (after);
+    await this.pacedRange(job, this.throttle(job), null, false, {
+      batch: async (after, size) => ({ rows: size, last: await this.ops.deleteBatch(shard, segment, after, size) }),
+    });
+  }
+
+  private throttle(job: JobRow): CopyThrottle {
+    return new CopyThrottle(this.config.reshardMaxRowsPerSec, this.config.reshardBatch, this.latencyTarget(job));
   }
 
   private async retire(name: string): Promise<void> {
+    // Recorded first: a crash after it leaves a job that resumes past the source, never one
+    // that keeps trying to reach a server that was stopped.
     await this.rings.setShardStatus(name, 'retired');
-    await this.provisioner?.retire(name);
     this.logger.log(`shard ${name} retired: its whole arc moved away`);
+    await this.provisioner?.retire(name).catch((err: Error) => this.logger.warn(`retiring ${name}'s server: ${err.message}`));
   }
 
   // ---- cancel: writes back to the source, the target's rows merged into it, the old ring restored
 
   private async cancel(job: JobRow): Promise<void> {
     this.logger.log(`reshard ${job.id}: cancelling in phase ${job.phase}`);
+    if (job.phase === 'prepare') {
+      // The target never took a write (it does from the copy step on): publishing the old
+      // ring is all, and the target is not touched, so a dead or never-migrated one is no obstacle.
+      const restored = await this.publish(job, 'restore', job.old_points, null, 'reshard cancelled: the old ring is back');
+      await this.awaitInstances(restored);
+      await this.finishCancel(job, restored);
+      return;
+    }
     const plan = copyPlan(job.moved);
-    for (const source of new Set(plan.map((s) => s.source))) await this.ops.dropFence(source, job.id);
-    const version = await this.publish(job, 'cancel', job.old_points, { jobId: job.id, mode: 'write-source', moved: job.moved }, 'reshard cancel: writes go back to the source');
-    const targets = [...new Set(plan.map((s) => s.target))];
-    for (const target of targets) {
-      const steps = plan.filter((s) => s.target === target);
-      if (await this.registered(target)) await this.ops.installFence(target, job.id, steps.map((s) => s.segment), steps[0].source);
-    }
-    await this.awaitInstances(version);
-    for (const step of plan) {
-      if (!(await this.registered(step.target))) continue;
-      let after: Key | null = null;
-      for (;;) {
-        this.checkStopping();
-        const { last } = await this.ops.copyBatch(step.target, step.source, step.segment, after, this.config.reshardBatch);
-        if (!last) break;
-        after = last;
+    if (job.versions.restore === undefined) {
+      // The target stops taking writes before the source starts again (see grantOrder).
+      await this.grant(job, 'cancel');
+      const version = await this.publish(job, 'cancel', job.old_points, { jobId: job.id, mode: 'write-source', moved: job.moved }, 'reshard cancel: writes go back to the source');
+      await this.awaitInstances(version);
+      // Everything written to the target during the job goes back, by the merge rule.
+      for (const step of plan) {
+        await this.pacedRange(job, this.throttle(job), null, false, {
+          batch: (after, size) => this.ops.copyBatch(step.target, step.source, step.segment, after, size),
+        });
       }
+      await this.grant(job, 'restore');
+      await this.publish(job, 'restore', job.old_points, null, 'reshard cancelled: the old ring is back');
     }
-    const restored = await this.publish(job, 'restore', job.old_points, null, 'reshard cancelled: the old ring is back');
+    const restored = job.versions.restore!;
     await this.awaitInstances(restored);
-    for (const target of targets) {
-      if (!(await this.registered(target))) continue;
-      // The target goes back to being an empty spare: its copy is no longer anyone's.
-      for (const step of plan.filter((s) => s.target === target)) {
-        await this.deleteSegment(job, target, step.segment);
-      }
-      await this.ops.dropFence(target, job.id);
-      await this.rings.setShardStatus(target, 'pending');
-    }
+    // Stale merged reads of the target are refused from here on, before its copy goes.
+    await this.grant(job, 'released');
+    for (const step of plan) await this.deleteSegment(job, step.target, step.segment);
+    await this.rings.setShardStatus(job.target, 'pending');
+    await this.finishCancel(job, restored);
+  }
+
+  private async finishCancel(job: JobRow, restored: number): Promise<void> {
     await this.jobs.setPhase(job.id, job.phase, 'cancelled');
     this.logger.log(`reshard ${job.id}: ${job.phase} → cancelled; ring v${restored} is the old ring`);
   }
 
-  private async registered(name: string): Promise<boolean> {
-    return (await this.rings.shard(name)) !== null;
+  // ---- the arcs each shard serves
+
+  /**
+   * Sets the arcs the job's shards serve for one step, the side that stops taking writes
+   * first. Every step is idempotent, so a resumed job simply sets them again.
+   */
+  private async grant(job: JobRow, step: GrantStep): Promise<void> {
+    const grant = GRANTS[step];
+    const { sources, targets } = sides(job.moved);
+    for (const side of grantOrder(grant)) {
+      for (const shard of side === 'source' ? sources : targets) {
+        const arcs = shardGrants(job.old_points, job.new_points, grant, shard);
+        await this.ops.setArcs(shard, arcs, lastVersion(job), `reshard ${job.id}: ${step}`, job.id);
+      }
+    }
   }
 
   // ---- ring versions
 
-  /** Publishes a ring version once per job step; a resumed job finds it recorded and moves on. */
+  /**
+   * Publishes a ring version once per job step; a resumed job finds it recorded and moves on.
+   * Compare-and-set: it is published only on top of the version the job last published (or
+   * started from), so a job never stacks a ring onto one it did not expect.
+   */
   private async publish(
     job: JobRow,
     key: VersionKey,
@@ -470,7 +513,7 @@ export class ReshardRunner implements OnApplicationBootstrap, OnApplicationShutd
     const known = job.versions[key];
     if (known !== undefined) return known;
     const version = await this.db.transaction(async (tx) => {
-      const v = await this.rings.publish(tx, points, transition, reason);
+      const v = await this.rings.publish(tx, lastVersion(job), points, transition, reason);
       await this.jobs.recordVersion(tx, job.id, key, v);
       return v;
     });
@@ -482,14 +525,18 @@ export class ReshardRunner implements OnApplicationBootstrap, OnApplicationShutd
 
   /**
    * Waits until every live instance serves `version`. An instance that stops heartbeating
-   * stops serving within its lease, so after twice the lease it no longer counts.
+   * stops serving within its own lease, so after twice that lease it no longer counts. The
+   * shards refuse whatever a lagging instance would do wrong; this wait only keeps those
+   * refusals (and their retries) rare. With `cancellable`, a cancel asked for meanwhile
+   * ends the wait, so an instance that never catches up cannot hold a cancel back.
    */
-  private async awaitInstances(version: number): Promise<void> {
+  private async awaitInstances(version: number, cancellable?: string): Promise<void> {
     let lastLog = Date.now();
     for (;;) {
       this.checkStopping();
-      const lagging = await this.rings.lagging(version, 2 * this.config.ringLeaseMs);
+      const lagging = await this.rings.lagging(version);
       if (lagging.length === 0) return;
+      if (cancellable && (await this.jobs.cancelRequested(cancellable))) throw new Cancelled();
       if (Date.now() - lastLog > 5000) {
         lastLog = Date.now();
         this.logger.log(`waiting for ${lagging.map((i) => `${i.id} (v${i.ring_version})`).join(', ')} to serve ring v${version}`);
@@ -497,6 +544,11 @@ export class ReshardRunner implements OnApplicationBootstrap, OnApplicationShutd
       await sleep(100);
     }
   }
+}
+
+/** The ring version a job last published, or the one it started from: what its next publication expects. */
+export function lastVersion(job: Pick<JobRow, 'base_version' | 'versions'>): number {
+  return Math.max(job.base_version, ...Object.values(job.versions).filter((v): v is number => v !== undefined));
 }
 
 function sleep(ms: number): Promise<void> {

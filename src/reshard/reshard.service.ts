@@ -7,7 +7,8 @@ import { midpointSplit, planRingChange, Ring, RingError } from '../ring';
 import { RingRepository } from '../routing/ring.repository';
 import { RingService } from '../routing/ring.service';
 import { SHARD_PROVISIONER, ShardProvisioner } from './provisioner';
-import { JobRow, ReshardJobRepository, RUNNING_PHASES } from './reshard-job.repository';
+import { JobRow, ReshardJobRepository } from './reshard-job.repository';
+import { RUNNING_PHASES } from './workflow';
 import { RegisterShardDto, ReshardAcceptedDto, ReshardJobDto, ReshardRequestDto, ShardRegisteredDto } from './reshard.dto';
 import { ReshardRunner } from './reshard.runner';
 
@@ -64,8 +65,23 @@ export class ReshardService {
       await client.end().catch(() => undefined);
     }
     await runMigrations(dto.url, 'shard');
-    await this.rings.upsertShard(dto.name, dto.url, 'pending');
+    await this.rings.registerShard(dto.name, dto.url, 'pending');
     return { name: dto.name, status: 'pending' };
+  }
+
+  /**
+   * Forgets a spare: a registered database that owns no arc and that no unfinished job
+   * names. A target that is down or was never migrated can always be abandoned this way,
+   * once its job is cancelled.
+   */
+  async removeShard(name: string): Promise<void> {
+    const row = await this.rings.shard(name);
+    if (!row) throw new DomainException(DomainErrorCode.ShardNotFound, `shard ${name} is not registered`, { shard: name });
+    const state = await this.ring.refresh();
+    if (row.status !== 'pending' || state.ring.has(name)) throw conflict(`shard ${name} is ${row.status}, not a spare: only a spare can be removed`);
+    const active = await this.jobs.active();
+    if (active && (active.target === name || active.source === name)) throw conflict(`reshard ${active.id} (${active.phase}) uses ${name}; cancel it first`);
+    await this.rings.removeSpare(name);
   }
 
   async start(dto: ReshardRequestDto): Promise<ReshardAcceptedDto> {

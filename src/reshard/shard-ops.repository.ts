@@ -3,7 +3,9 @@ import { Injectable } from '@nestjs/common';
 import { PoolClient } from 'pg';
 import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
 import { Segment } from '../ring';
-import { FULL_COLUMNS, FullMessageRow } from '../messages/messages.repository';
+import { LOCK_NOT_AVAILABLE } from '../common/db-errors';
+import { ArcGrant } from './workflow';
+import { FULL_COLUMNS, FullMessageRow, MERGE_RULE } from '../messages/messages.repository';
 import { ShardRegistry } from '../shards/shard-registry';
 
 export interface Key {
@@ -23,36 +25,75 @@ function keyRange(segment: Segment, after: Key | null, upTo: Key | null): unknow
 /** The key of the row at offset $7 of a KEY_RANGE (0: its first row), in (ring_hash, id) order. */
 const NTH_KEY = `SELECT ring_hash::text AS hash, id FROM messages WHERE ${KEY_RANGE} ORDER BY ring_hash, id OFFSET $7 LIMIT 1`;
 
-// The resharding steps that move rows out of a fenced arc say so for their transaction only.
-const BYPASS_FENCE = `SET LOCAL chat.fence_bypass = 'on'`;
+// Resharding's own deletes of rows that moved away pass the ownership check, for their transaction only.
+const BYPASS_OWNERSHIP = `SET LOCAL chat.ownership_bypass = 'on'`;
+// Taken shared by every write on a shard (the ownership trigger) and exclusively by a change of
+// its arcs; the same constant as in the shard migration `Ownership`.
+const OWNERSHIP_LOCK = 7_240_003;
+// A change of arcs waits for writes in flight and makes new ones queue behind it: never long.
+const ARCS_LOCK_TIMEOUT_MS = 500;
+const ARCS_ATTEMPTS = 6;
 
-/** The SQL resharding runs on shards: fences, range scans in (ring_hash, id) order, bulk moves. */
+export interface ServedArc extends ArcGrant {
+  copiedBelow: number | null;
+}
+
+/** The SQL resharding runs on shards: arcs served, range scans in (ring_hash, id) order, bulk moves. */
 @Injectable()
 export class ShardOpsRepository {
   constructor(private readonly shards: ShardRegistry) {}
 
   /**
-   * Stops the shard accepting writes in these hash ranges. Creating the trigger waits for
-   * writes already under way, so once this returns no write in the ranges can still land.
+   * Sets the ranges the shard serves, replacing all others (a range whose mode is unchanged
+   * keeps its copy progress). The exclusive lock waits for every write that passed the old
+   * check, so once this returns, no write outside the new ranges can still commit, and
+   * a copy started afterwards sees every row written under the old ranges. Only DML: a busy
+   * shard is made to wait at most ARCS_LOCK_TIMEOUT_MS per attempt, then retried with backoff.
    */
-  async installFence(shard: string, jobId: string, segments: Segment[], target: string): Promise<void> {
-    await this.shards.transaction(shard, async (tx) => {
-      await tx.query('DELETE FROM ring_fence WHERE job_id = $1', [jobId]);
-      for (const s of segments) {
-        await tx.query('INSERT INTO ring_fence (job_id, from_hash, to_hash, target) VALUES ($1, $2, $3, $4)', [jobId, s.from, s.to, target]);
+  async setArcs(shard: string, grants: ArcGrant[], ringVersion: number, reason: string, jobId: string | null): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.shards.transaction(shard, async (tx) => {
+          await tx.query(`SET LOCAL lock_timeout = ${ARCS_LOCK_TIMEOUT_MS}`);
+          await tx.query('SELECT pg_advisory_xact_lock($1)', [OWNERSHIP_LOCK]);
+          await writeArcs(tx, grants, ringVersion, reason, jobId);
+        });
+        return;
+      } catch (err) {
+        if ((err as { code?: string }).code !== LOCK_NOT_AVAILABLE || attempt >= ARCS_ATTEMPTS) throw err;
+        await sleep(50 * 2 ** attempt);
       }
-      // CREATE OR REPLACE locks out writes only; a DROP first would stop reads too.
-      await tx.query('CREATE OR REPLACE TRIGGER messages_fence BEFORE INSERT OR UPDATE OR DELETE ON messages FOR EACH ROW EXECUTE FUNCTION messages_fence()');
+    }
+  }
+
+  /**
+   * Sets the ranges of a shard that never had any (a database from before ownership, or the
+   * first start of a deployment). A shard that already has its ranges keeps them: only a
+   * reshard's steps change those. Returns whether it set them.
+   */
+  async initArcs(shard: string, grants: ArcGrant[], ringVersion: number): Promise<boolean> {
+    return this.shards.transaction(shard, async (tx) => {
+      await tx.query('SELECT pg_advisory_xact_lock($1)', [OWNERSHIP_LOCK]);
+      const { rows } = await tx.query('SELECT 1 FROM shard_ownership');
+      if (rows.length > 0) return false;
+      await writeArcs(tx, grants, ringVersion, 'first start', null);
+      return true;
     });
   }
 
-  /** Lifts this job's fence; the trigger goes with the last fence so the hot path is bare again. */
-  async dropFence(shard: string, jobId: string): Promise<void> {
-    await this.shards.transaction(shard, async (tx) => {
-      await tx.query('DELETE FROM ring_fence WHERE job_id = $1', [jobId]);
-      const { rows } = await tx.query('SELECT 1 FROM ring_fence LIMIT 1');
-      if (rows.length === 0) await tx.query('DROP TRIGGER IF EXISTS messages_fence ON messages');
-    });
+  /** What the shard serves now, for operators and tests. */
+  async arcs(shard: string): Promise<ServedArc[]> {
+    const rows = await this.shards.query<{ from_hash: string; to_hash: string; mode: ArcGrant['mode']; copied_below: string | null }>(
+      shard,
+      'SELECT from_hash, to_hash, mode, copied_below FROM shard_arcs ORDER BY from_hash',
+      [],
+    );
+    return rows.map((r) => ({
+      from: Number(r.from_hash),
+      to: Number(r.to_hash),
+      mode: r.mode,
+      copiedBelow: r.copied_below === null ? null : Number(r.copied_below),
+    }));
   }
 
   async count(shard: string, segment: Segment): Promise<number> {
@@ -92,7 +133,7 @@ export class ShardOpsRepository {
     const [row] = await this.shards.query<{ rows: string; digest: string | null }>(
       shard,
       `SELECT count(*) AS rows, md5(string_agg(
-         ROW(id, dialog_id, author_id, text, client_message_id, ring_hash, ${ms('created_at')}, ${ms('edited_at')}, ${ms('deleted_at')})::text,
+         ROW(id, dialog_id, author_id, text, client_message_id, ring_hash, revision, ${ms('created_at')}, ${ms('edited_at')}, ${ms('deleted_at')})::text,
          E'\\n' ORDER BY ring_hash, id)) AS digest
        FROM messages WHERE ${KEY_RANGE} AND id < $7::uuid`,
       [...keyRange(segment, after, upTo), before],
@@ -101,13 +142,14 @@ export class ShardOpsRepository {
   }
 
   /**
-   * Deletes the next `limit` rows of a segment after `after`, in key order, through the fence.
+   * Deletes the next `limit` rows of a segment after `after`, in key order, past the
+   * ownership check (the shard no longer serves these hashes).
    * Returns the last key deleted, to go on from, or null once the segment is empty. Walking
    * the key forward means no batch wades through the index entries its predecessors killed.
    */
   async deleteBatch(shard: string, segment: Segment, after: Key | null, limit: number): Promise<Key | null> {
     return this.shards.transaction(shard, async (tx) => {
-      await tx.query(BYPASS_FENCE);
+      await tx.query(BYPASS_OWNERSHIP);
       const [end] = (await tx.query<Key>(NTH_KEY, [...keyRange(segment, after, null), limit - 1])).rows;
       // No end: fewer than `limit` rows are left, and all of them go.
       await tx.query(`DELETE FROM messages WHERE ${KEY_RANGE}`, keyRange(segment, after, end ?? null));
@@ -120,11 +162,16 @@ export class ShardOpsRepository {
    * shard into another that may already hold versions of them (written there during the job).
    * Rows travel as binary COPY straight from server to server into a staging table, never
    * parsed on the event loop that serves live requests, and are merged from there by one
-   * statement. Returns how many came and the last key (null at the segment's end).
+   * statement under the receiving shard's ownership check. In the same transaction the
+   * receiving shard records how far the segment is complete (`copied_below`), so it can
+   * serve reads of those hashes alone. Returns how many came and the last key (null at the
+   * segment's end, which marks the whole segment complete).
    */
   async copyBatch(from: string, to: string, segment: Segment, after: Key | null, limit: number): Promise<CopiedBatch> {
     return this.shards.transaction(to, async (target) => {
-      await target.query(BYPASS_FENCE);
+      await target.query(`SET LOCAL lock_timeout = ${ARCS_LOCK_TIMEOUT_MS}`);
+      // First, as every write does: a change of arcs never sits between this batch's two writes.
+      await target.query('SELECT pg_advisory_xact_lock_shared($1)', [OWNERSHIP_LOCK]);
       // Once per pooled session; ON COMMIT DELETE ROWS empties it for the next batch.
       await target.query(`CREATE TEMP TABLE IF NOT EXISTS reshard_stage ON COMMIT DELETE ROWS AS SELECT ${FULL_COLUMNS} FROM messages WITH NO DATA`);
       const rows = await this.shards.transaction(from, async (source) => {
@@ -133,9 +180,17 @@ export class ShardOpsRepository {
         await pipeline(out, into);
         return into.rowCount;
       });
-      if (rows === 0) return { rows, last: null };
-      await target.query(MERGE_STAGE);
-      const [last] = (await target.query<Key>('SELECT ring_hash::text AS hash, id FROM reshard_stage ORDER BY ring_hash DESC, id DESC LIMIT 1')).rows;
+      let last: Key | null = null;
+      if (rows > 0) {
+        await target.query(MERGE_STAGE);
+        [last] = (await target.query<Key>('SELECT ring_hash::text AS hash, id FROM reshard_stage ORDER BY ring_hash DESC, id DESC LIMIT 1')).rows;
+      }
+      // Rows of hashes below the last one copied are all here now; the last hash may go on in the next batch.
+      await target.query(
+        `UPDATE shard_arcs SET copied_below = greatest(coalesce(copied_below, 0), $3)
+         WHERE mode = 'writer' AND from_hash <= $1 AND to_hash >= $2`,
+        [segment.from, segment.to, last ? last.hash : segment.to],
+      );
       return { rows, last };
     });
   }
@@ -156,22 +211,36 @@ function rangeSql(segment: Segment, after: Key | null, client: PoolClient): stri
   return after ? `${range} AND (ring_hash, id) > (${int(after.hash)}, ${client.escapeLiteral(after.id)}::uuid)` : range;
 }
 
-/**
- * The merge rule for rows copied between shards: a deletion is never undone, and the later
- * edit wins, so an edit or delete that a stale instance made on the source just before the
- * fence went up is kept too. A row whose clientMessageId another row of the same author
- * already holds there is the same message sent twice in the instant of a ring switch; the one
- * already there stands.
- */
+/** Rows copied between shards merge by the one rule every copy of a message follows. */
 const MERGE_STAGE = `
   INSERT INTO messages AS m (${FULL_COLUMNS})
   SELECT ${FULL_COLUMNS} FROM reshard_stage v
   WHERE v.client_message_id IS NULL OR NOT EXISTS (
     SELECT 1 FROM messages d WHERE d.dialog_id = v.dialog_id AND d.author_id = v.author_id
       AND d.client_message_id = v.client_message_id AND d.id <> v.id)
-  ON CONFLICT (dialog_id, id) DO UPDATE SET
-    deleted_at = coalesce(m.deleted_at, EXCLUDED.deleted_at),
-    text = CASE WHEN m.deleted_at IS NOT NULL OR EXCLUDED.deleted_at IS NOT NULL THEN ''
-                WHEN EXCLUDED.edited_at > coalesce(m.edited_at, '-infinity') THEN EXCLUDED.text
-                ELSE m.text END,
-    edited_at = greatest(m.edited_at, EXCLUDED.edited_at)`;
+  ${MERGE_RULE}`;
+
+async function writeArcs(tx: PoolClient, grants: ArcGrant[], ringVersion: number, reason: string, jobId: string | null): Promise<void> {
+  const cols = [grants.map((g) => g.from), grants.map((g) => g.to), grants.map((g) => g.mode)];
+  await tx.query(
+    `DELETE FROM shard_arcs a WHERE NOT EXISTS (
+       SELECT 1 FROM unnest($1::bigint[], $2::bigint[], $3::text[]) AS d(f, t, m)
+       WHERE d.f = a.from_hash AND d.t = a.to_hash AND d.m = a.mode)`,
+    cols,
+  );
+  await tx.query(
+    `INSERT INTO shard_arcs (from_hash, to_hash, mode, job_id)
+     SELECT f, t, m, $4 FROM unnest($1::bigint[], $2::bigint[], $3::text[]) AS d(f, t, m)
+     ON CONFLICT (from_hash) DO NOTHING`,
+    [...cols, jobId],
+  );
+  await tx.query(
+    `INSERT INTO shard_ownership (ring_version, reason) VALUES ($1, $2)
+     ON CONFLICT (one) DO UPDATE SET ring_version = EXCLUDED.ring_version, reason = EXCLUDED.reason, updated_at = now()`,
+    [ringVersion, reason],
+  );
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

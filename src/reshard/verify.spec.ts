@@ -18,6 +18,7 @@ function row(id: string, over: Partial<FullMessageRow> = {}): FullMessageRow {
     created_at: new Date('2026-11-01T00:00:00.000Z'),
     edited_at: null,
     deleted_at: null,
+    revision: 0,
     ...over,
   };
 }
@@ -43,15 +44,25 @@ describe('compareRows', () => {
     expect(sut.changed).toEqual([before(1)]);
   });
 
-  it('accepts a copy edited or deleted through the service during the job', () => {
-    const edited = row(before(1), { text: 'fixed', edited_at: new Date(jobStart.getTime() + 1000) });
-    const deleted = row(before(2), { text: '', deleted_at: new Date(jobStart.getTime() + 1000) });
+  it('accepts a copy edited or deleted through the service during the job: a higher revision', () => {
+    const edited = row(before(1), { text: 'fixed', edited_at: new Date(jobStart.getTime() + 1000), revision: 1 });
+    const deleted = row(before(2), { text: '', deleted_at: new Date(jobStart.getTime() + 1000), revision: 1 });
     expect(compareRows([row(before(1)), row(before(2))], [edited, deleted], jobStart)).toEqual({ missing: [], changed: [], extra: [] });
   });
 
-  it('does not accept an edit dated before the job', () => {
-    const edited = row(before(1), { text: 'fixed', edited_at: new Date(jobStart.getTime() - 1000) });
+  it('judges by revision, not by any clock: a changed copy at the same revision is a difference', () => {
+    // Dated during the job by the target's clock, but no edit went through the service.
+    const edited = row(before(1), { text: 'fixed', edited_at: new Date(jobStart.getTime() + 1000) });
     expect(compareRows([row(before(1))], [edited], jobStart).changed).toEqual([before(1)]);
+    // Dated long before the job by a skewed clock, yet a later revision: a real edit.
+    const skewed = row(before(2), { text: 'fixed', edited_at: new Date(jobStart.getTime() - 3_600_000), revision: 1 });
+    expect(compareRows([row(before(2))], [skewed], jobStart).changed).toEqual([]);
+  });
+
+  it('never accepts a deletion undone on the target, whatever its revision', () => {
+    const deleted = row(before(1), { text: '', deleted_at: new Date(jobStart.getTime() - 1000), revision: 1 });
+    const revived = row(before(1), { text: 'back', revision: 2 });
+    expect(compareRows([deleted], [revived], jobStart).changed).toEqual([before(1)]);
   });
 
   it('accepts messages sent to the target during the job, but not old rows from nowhere', () => {

@@ -19,7 +19,8 @@ function sameContent(a: FullMessageRow, b: FullMessageRow): boolean {
     a.client_message_id === b.client_message_id &&
     t(a.created_at) === t(b.created_at) &&
     t(a.edited_at) === t(b.edited_at) &&
-    t(a.deleted_at) === t(b.deleted_at)
+    t(a.deleted_at) === t(b.deleted_at) &&
+    Number(a.revision) === Number(b.revision)
   );
 }
 
@@ -35,9 +36,10 @@ export function uuidv7Floor(ms: number): string {
 
 /**
  * Compares the source's rows of one key range with the target's rows of the same range.
- * Every source row must be on the target, identical unless the target's copy was edited or
- * deleted after the job started (live traffic goes to the target during the copy). A
- * target row the source never had is "extra" unless it was created during the job.
+ * Every source row must be on the target, identical unless the target's copy has a higher
+ * revision (edited or deleted there during the job: live traffic goes to the target during
+ * the copy, and the source takes no writes then), and a deletion on the source is never
+ * undone. A target row the source never had is "extra" unless it was created during the job.
  */
 export function compareRows(source: FullMessageRow[], target: FullMessageRow[], jobStartedAt: Date): ChunkDifferences {
   const start = jobStartedAt.getTime();
@@ -53,8 +55,8 @@ export function compareRows(source: FullMessageRow[], target: FullMessageRow[], 
     if (!copy) {
       if (row.client_message_id === null || !keysOnTarget.has(idempotencyKey(row))) result.missing.push(row.id);
     } else if (!sameContent(row, copy)) {
-      const changedDuringJob = (copy.edited_at?.getTime() ?? 0) >= start || (copy.deleted_at?.getTime() ?? 0) >= start;
-      if (!changedDuringJob) result.changed.push(row.id);
+      const laterOnTarget = Number(copy.revision) > Number(row.revision) && (!row.deleted_at || copy.deleted_at !== null);
+      if (!laterOnTarget) result.changed.push(row.id);
     }
   }
   for (const row of target) {

@@ -22,6 +22,7 @@ export interface InstanceRow {
   id: string;
   ring_version: number;
   heartbeat_at: Date;
+  lease_ms: number;
 }
 
 export const RING_CHANNEL = 'ring_changed';
@@ -62,16 +63,21 @@ export class RingRepository {
   }
 
   /**
-   * Writes the next ring version and tells every instance at once (NOTIFY is delivered at
-   * commit). Runs inside the caller's transaction so the job row can record the version too.
+   * Writes version `expected + 1` and tells every instance at once (NOTIFY is delivered at
+   * commit); throws when the newest version is not `expected` (compare-and-set). Runs inside
+   * the caller's transaction so the job row can record the version too.
    */
-  async publish(tx: PoolClient, points: RingPoint[], transition: Transition | null, reason: string): Promise<number> {
+  async publish(tx: PoolClient, expected: number, points: RingPoint[], transition: Transition | null, reason: string): Promise<number> {
     await tx.query('LOCK TABLE ring_versions IN EXCLUSIVE MODE');
     const { rows } = await tx.query<{ version: number }>(
       `INSERT INTO ring_versions (version, points, transition, reason)
-       SELECT coalesce(max(version), 0) + 1, $1, $2, $3 FROM ring_versions RETURNING version`,
-      [JSON.stringify(points), transition ? JSON.stringify(transition) : null, reason],
+       SELECT $1::int + 1, $2, $3, $4 WHERE (SELECT max(version) FROM ring_versions) = $1 RETURNING version`,
+      [expected, JSON.stringify(points), transition ? JSON.stringify(transition) : null, reason],
     );
+    if (rows.length === 0) {
+      const [latest] = await tx.query<{ v: number }>('SELECT max(version) AS v FROM ring_versions').then((r) => r.rows);
+      throw new Error(`ring v${latest.v} is in force, not v${expected} as this reshard expected; it publishes nothing over a ring it did not expect`);
+    }
     await tx.query(`SELECT pg_notify($1, $2)`, [RING_CHANNEL, String(rows[0].version)]);
     return rows[0].version;
   }
@@ -89,24 +95,30 @@ export class RingRepository {
     return (await this.db.query<{ name: string }>('SELECT name FROM shards')).map((r) => r.name);
   }
 
-  /** Operators may move a database to another server: the configured URL wins over the stored one. */
-  async upsertShard(name: string, url: string, status: ShardRow['status']): Promise<void> {
-    await this.db.query(
-      `INSERT INTO shards (name, url, status) VALUES ($1, $2, $3)
-       ON CONFLICT (name) DO UPDATE SET url = EXCLUDED.url, updated_at = now() WHERE shards.url <> EXCLUDED.url`,
-      [name, url, status],
-    );
+  /**
+   * Registers a shard unless it is known. A known shard keeps its stored URL: another
+   * instance's own setting for it (a local PgBouncer, another network path) stays local to
+   * that instance (ShardRegistry.urlOf) instead of redirecting every instance.
+   */
+  async registerShard(name: string, url: string, status: ShardRow['status']): Promise<void> {
+    await this.db.query(`INSERT INTO shards (name, url, status) VALUES ($1, $2, $3) ON CONFLICT (name) DO NOTHING`, [name, url, status]);
+  }
+
+  /** Only a spare goes: the status check makes a shard that just joined a job stay. */
+  async removeSpare(name: string): Promise<void> {
+    await this.db.query(`DELETE FROM shards WHERE name = $1 AND status = 'pending'`, [name]);
   }
 
   async setShardStatus(name: string, status: ShardRow['status']): Promise<void> {
     await this.db.query('UPDATE shards SET status = $2, updated_at = now() WHERE name = $1', [name, status]);
   }
 
-  async heartbeat(instanceId: string, version: number): Promise<void> {
+  /** Version 0: the instance is starting and serves nothing yet, but jobs already wait for it. */
+  async heartbeat(instanceId: string, version: number, leaseMs: number): Promise<void> {
     await this.db.query(
-      `INSERT INTO instances (id, ring_version) VALUES ($1, $2)
-       ON CONFLICT (id) DO UPDATE SET ring_version = EXCLUDED.ring_version, heartbeat_at = now()`,
-      [instanceId, version],
+      `INSERT INTO instances (id, ring_version, lease_ms) VALUES ($1, $2, $3)
+       ON CONFLICT (id) DO UPDATE SET ring_version = EXCLUDED.ring_version, lease_ms = EXCLUDED.lease_ms, heartbeat_at = now()`,
+      [instanceId, version, leaseMs],
     );
   }
 
@@ -114,18 +126,21 @@ export class RingRepository {
     await this.db.query('DELETE FROM instances WHERE id = $1', [instanceId]);
   }
 
-  /** Instances that heartbeat within `aliveMs` and still serve a version older than `version`. */
-  async lagging(version: number, aliveMs: number): Promise<InstanceRow[]> {
+  /**
+   * Instances that still serve a version older than `version` and heartbeat within twice
+   * their own lease (past it, an instance has stopped serving by its own rule).
+   */
+  async lagging(version: number): Promise<InstanceRow[]> {
     return this.db.query<InstanceRow>(
-      `SELECT id, ring_version, heartbeat_at FROM instances
-       WHERE heartbeat_at > now() - make_interval(secs => $2::double precision / 1000) AND ring_version < $1`,
-      [version, aliveMs],
+      `SELECT id, ring_version, heartbeat_at, lease_ms FROM instances
+       WHERE heartbeat_at > now() - make_interval(secs => 2 * lease_ms / 1000.0) AND ring_version < $1`,
+      [version],
     );
   }
 
   async liveInstances(aliveMs: number): Promise<InstanceRow[]> {
     return this.db.query<InstanceRow>(
-      `SELECT id, ring_version, heartbeat_at FROM instances
+      `SELECT id, ring_version, heartbeat_at, lease_ms FROM instances
        WHERE heartbeat_at > now() - make_interval(secs => $1::double precision / 1000) ORDER BY id`,
       [aliveMs],
     );

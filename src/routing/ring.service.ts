@@ -65,13 +65,19 @@ export class RingService implements OnApplicationShutdown {
     return routeDialog(this.current(), dialogId);
   }
 
+  /**
+   * Listening first, then visible to reshards (a heartbeat of version 0, "starting"), and
+   * only then the ring: a ring published while this instance loads is either in what it
+   * loads or announced to it, and a job waits for it rather than finishing unseen.
+   */
   async start(): Promise<void> {
     this.logger.log(`instance ${this.instanceId} starting (reshards wait for this id to serve each new ring)`);
+    if (this.config.ringListen) await this.listen();
+    await this.repo.heartbeat(this.instanceId, 0, this.config.ringLeaseMs);
     await this.refresh();
     await this.heartbeat();
     this.every(this.config.ringPollMs, () => this.refresh());
     this.every(this.config.heartbeatMs, () => this.heartbeat());
-    if (this.config.ringListen) await this.listen();
   }
 
   /** Loads the newest ring version; concurrent callers share one load. */
@@ -86,7 +92,7 @@ export class RingService implements OnApplicationShutdown {
     // Every poll, so a database registered through another instance shows up here too; a new
     // version may name a shard added since, so pools come before the ring that uses them.
     const rows = await this.repo.shards();
-    for (const row of rows) this.registry.add(row.name, row.url);
+    for (const row of rows) this.registry.add(row.name, this.registry.urlOf(row.name, row.url));
     for (const name of this.registry.names()) if (!rows.some((r) => r.name === name)) await this.registry.remove(name);
     if (!this.state || latest.version > this.state.version) {
       const ring = new Ring(latest.points);
@@ -115,7 +121,7 @@ export class RingService implements OnApplicationShutdown {
   }
 
   private async heartbeat(): Promise<void> {
-    if (this.state && !this.stopped) await this.repo.heartbeat(this.instanceId, this.state.version);
+    if (this.state && !this.stopped) await this.repo.heartbeat(this.instanceId, this.state.version, this.config.ringLeaseMs);
   }
 
   private every(ms: number, task: () => Promise<unknown>): void {

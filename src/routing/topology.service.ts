@@ -1,6 +1,8 @@
-import { Inject, Injectable, OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { APP_CONFIG, ResolvedConfig } from '../config/app-config';
 import { freshRing } from '../ring';
+import { ShardOpsRepository } from '../reshard/shard-ops.repository';
+import { ownedGrants, sides } from '../reshard/workflow';
 import { RingRepository } from './ring.repository';
 import { RingService } from './ring.service';
 
@@ -10,19 +12,40 @@ import { RingService } from './ring.service';
  */
 @Injectable()
 export class TopologyService implements OnModuleInit {
+  private readonly logger = new Logger('Ring');
+
   constructor(
     @Inject(APP_CONFIG) private readonly config: ResolvedConfig,
     private readonly repo: RingRepository,
     private readonly ring: RingService,
+    private readonly ops: ShardOpsRepository,
   ) {}
 
   async onModuleInit(): Promise<void> {
-    // The status given applies to new rows only: a shard a reshard retired stays retired.
-    for (const shard of this.config.shards) await this.repo.upsertShard(shard.name, shard.url, 'active');
-    for (const spare of this.config.spareShards) await this.repo.upsertShard(spare.name, spare.url, 'pending');
+    // New rows only: a shard a reshard retired stays retired, and a known shard keeps its URL.
+    for (const shard of this.config.shards) await this.repo.registerShard(shard.name, shard.url, 'active');
+    for (const spare of this.config.spareShards) await this.repo.registerShard(spare.name, spare.url, 'pending');
     if (!(await this.repo.latest())) {
       await this.repo.createInitial(freshRing(this.config.shards.map((s) => s.name)).toJSON());
     }
     await this.ring.start();
+    await this.initOwnership();
+  }
+
+  /**
+   * Shards that never had their arcs set (a deployment's first start, or databases from
+   * before shards enforced ownership) get the arcs they own on the ring in force. A shard
+   * that has its arcs keeps them: only a reshard's steps change those. The shards of a
+   * reshard in progress are left to it.
+   */
+  private async initOwnership(): Promise<void> {
+    const latest = (await this.repo.latest())!;
+    const busy = latest.transition ? (({ sources, targets }) => new Set([...sources, ...targets]))(sides(latest.transition.moved)) : new Set<string>();
+    for (const { shard } of latest.points) {
+      if (busy.has(shard)) continue;
+      if (await this.ops.initArcs(shard, ownedGrants(latest.points, shard), latest.version)) {
+        this.logger.log(`${shard}: serves its arc of ring v${latest.version} from now on`);
+      }
+    }
   }
 }

@@ -5,7 +5,7 @@ import { withAvailability } from '../common/db-errors';
 import { inTransaction } from '../database/transaction';
 import { DomainErrorCode, DomainException } from '../common/domain.exception';
 import { MetricsService } from '../observability/metrics.service';
-import { FENCE_SQLSTATE, FenceError } from './fence.error';
+import { OWNERSHIP_SQLSTATE, OwnershipError } from './ownership.error';
 
 export interface ShardHandle {
   readonly name: string;
@@ -22,11 +22,13 @@ export interface ShardHandle {
 export class ShardRegistry implements OnApplicationShutdown {
   private readonly logger = new Logger(ShardRegistry.name);
   private readonly shards = new Map<string, ShardHandle>();
+  private readonly localUrls: ReadonlyMap<string, string>;
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: ResolvedConfig,
     private readonly metrics: MetricsService,
   ) {
+    this.localUrls = new Map([...config.shards, ...config.spareShards].map((s) => [s.name, s.url]));
     metrics.gauge('chat_shard_pool_connections', 'Connections of each shard pool on this instance, by state', ['shard', 'state'], (g) => {
       for (const { name, pool } of this.shards.values()) {
         g.set({ shard: name, state: 'total' }, pool.totalCount);
@@ -34,6 +36,14 @@ export class ShardRegistry implements OnApplicationShutdown {
         g.set({ shard: name, state: 'waiting' }, pool.waitingCount);
       }
     });
+  }
+
+  /**
+   * The URL this instance uses for a shard: its own setting (SHARD_URLS, SPARE_SHARD_URLS)
+   * when it has one, else the registry's, which is the default for every instance.
+   */
+  urlOf(name: string, registered: string): string {
+    return this.localUrls.get(name) ?? registered;
   }
 
   names(): string[] {
@@ -81,7 +91,8 @@ export class ShardRegistry implements OnApplicationShutdown {
 
   /**
    * Runs one statement on a shard; an unreachable shard becomes a 503 naming it, and a
-   * write into a fenced arc a FenceError the caller answers by reloading the ring.
+   * statement on a hash the shard does not serve an OwnershipError the caller answers by
+   * reloading the ring.
    */
   async query<R extends QueryResultRow>(
     name: string,
@@ -99,12 +110,12 @@ export class ShardRegistry implements OnApplicationShutdown {
           return result.rows;
         } catch (err) {
           const e = err as { code?: string; detail?: string };
-          if (e.code === FENCE_SQLSTATE) throw new FenceError(name, e.detail ?? 'another shard');
+          if (e.code === OWNERSHIP_SQLSTATE) throw new OwnershipError(name, e.detail ?? 'statement');
           throw err;
         }
       });
     } catch (err) {
-      outcome = err instanceof FenceError ? 'fenced' : err instanceof DomainException ? 'unavailable' : 'error';
+      outcome = err instanceof OwnershipError ? 'refused' : err instanceof DomainException ? 'unavailable' : 'error';
       throw err;
     } finally {
       timer();

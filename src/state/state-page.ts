@@ -1,3 +1,5 @@
+import { RUNNING_PHASES } from '../reshard/workflow';
+
 /**
  * The state page: one self-contained HTML document (inline CSS and JS, no external asset,
  * so it works offline and behind any proxy). It draws what GET /state/data returns and
@@ -134,7 +136,7 @@ footer { max-width: 1320px; margin: 0 auto; padding: 0 20px 24px; color: var(--m
 const SCRIPT = String.raw`
 (function () {
   'use strict';
-  var PHASES = ['prepare', 'copy', 'verify', 'cutover', 'cleanup', 'done'];
+  var PHASES = ${JSON.stringify([...RUNNING_PHASES, 'done'])};
   var POLL_MS = 1000;
   var STALE_MS = 5000;
   var SVGNS = 'http://www.w3.org/2000/svg';

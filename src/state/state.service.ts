@@ -6,7 +6,7 @@ import { TokenService } from '../auth/token.service';
 import { APP_CONFIG, ResolvedConfig } from '../config/app-config';
 import { DialogDb } from '../database/dialog-db';
 import { RingPoint } from '../ring';
-import { RUNNING_PHASES, Phase } from '../reshard/reshard-job.repository';
+import { RUNNING_PHASES, Phase } from '../reshard/workflow';
 import { ReshardJobDto } from '../reshard/reshard.dto';
 import { ReshardService } from '../reshard/reshard.service';
 import { RingRepository } from '../routing/ring.repository';

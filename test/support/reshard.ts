@@ -68,3 +68,9 @@ export async function readAll(t: TestApp, dialogId: string, user = 'alice'): Pro
   } while (before);
   return all;
 }
+
+/** The ranges a shard serves and how, as its own table says. */
+export async function servedArcs(url: string): Promise<Array<{ from: number; to: number; mode: string }>> {
+  const rows = await sql<{ from_hash: string; to_hash: string; mode: string }>(url, 'SELECT from_hash, to_hash, mode FROM shard_arcs ORDER BY from_hash');
+  return rows.map((r) => ({ from: Number(r.from_hash), to: Number(r.to_hash), mode: r.mode }));
+}
