@@ -1,8 +1,9 @@
 import { PoolClient } from 'pg';
+import { RingService } from '../src/routing/ring.service';
 import { ShardRegistry } from '../src/shards/shard-registry';
 import { eventually } from './support/eventually';
 import { startCluster, TestCluster } from './support/pg-cluster';
-import { admin, FAST_RING, inSplitArc, readAll, waitForJob } from './support/reshard';
+import { admin, countRows, FAST_RING, getJob, inSplitArc, readAll, waitForJob } from './support/reshard';
 import { sql, startTestApp, TestApp } from './support/test-app';
 
 /**
@@ -90,5 +91,65 @@ describe('a split while another instance holds requests between routing and SQL'
       expect(again.body.id).toBe(sent[i].body.id);
     }
     expect(await sql(cluster.shardUrls[0], 'SELECT id FROM messages WHERE ring_hash >= 1073741823 AND ring_hash < 2147483647')).toEqual([]);
+  });
+});
+
+/**
+ * The same in the other direction: B routes a send to the target while writes go there, and
+ * the send reaches the target only after a cancel has given the arc back to the source and
+ * emptied the target. It must land on the source, not on the spare where nobody reads.
+ */
+describe('a cancel while another instance holds a send routed to the target', () => {
+  let cluster: TestCluster;
+  let a: TestApp;
+  let b: TestApp;
+  let held: PoolClient | undefined;
+
+  beforeAll(async () => {
+    cluster = await startCluster({ shards: 3 });
+    const env = { ...FAST_RING, SHARD_URLS: cluster.shardUrls.slice(0, 2).join(','), RESHARD_BATCH: '10', RESHARD_MAX_ROWS_PER_SEC: '100' };
+    a = await startTestApp(cluster, env);
+    b = await startTestApp(cluster, { ...env, SHARD_POOL_SIZE: '1', DB_CONNECT_TIMEOUT_MS: '60000' });
+    await a.http.post('/admin/shards').set(admin(a)).send({ name: 'shard-2', url: cluster.shardUrls[2] }).expect(201);
+  });
+
+  afterAll(async () => {
+    held?.release();
+    await b?.close();
+    await a?.close();
+    await cluster?.destroy();
+  });
+
+  it('lands the send on the source once the arc is back there', async () => {
+    const dialogs: string[] = [];
+    while (dialogs.length < 6) {
+      const dialog = await a.http.post('/dialogs').set(a.auth('alice')).send({ participantIds: ['bob'] }).expect(201);
+      if (inSplitArc(dialog.body.id)) dialogs.push(dialog.body.id);
+    }
+    for (const dialogId of dialogs) {
+      for (let m = 0; m < 10; m++) await a.http.post(`/dialogs/${dialogId}/messages`).set(a.auth('alice')).send({ text: `seed ${m}` }).expect(201);
+    }
+    const job = (await a.http.post('/admin/reshard').set(admin(a)).send({ split: 'shard-0' }).expect(202)).body.id;
+    const copying = await waitForJob(a, job, (j) => j.phase === 'copy' && j.copied > 0);
+    const copyVersion = (copying.versions as Record<string, number>).copy;
+    await eventually(() => expect(b.app.get(RingService).current().version).toBe(copyVersion));
+
+    const pool = b.app.get(ShardRegistry).get('shard-2').pool;
+    held = await pool.connect();
+    const send = b.http.post(`/dialogs/${dialogs[0]}/messages`).set(b.auth('bob')).send({ text: 'routed to the target' }).then((res) => res);
+    await eventually(() => expect(pool.waitingCount).toBe(1));
+
+    await a.http.post(`/admin/reshard/${job}/cancel`).set(admin(a)).expect(202);
+    const cancelled = await waitForJob(a, job, (j) => ['cancelled', 'failed', 'done'].includes(j.phase));
+    expect(cancelled.phase).toBe('cancelled');
+    expect(await countRows(cluster.shardUrls[2])).toBe(0);
+
+    held.release();
+    held = undefined;
+    const res = await send;
+    expect(res.status).toBe(201);
+    for (const t of [a, b]) expect((await readAll(t, dialogs[0])).filter((m) => m.id === res.body.id)).toHaveLength(1);
+    expect(await countRows(cluster.shardUrls[2])).toBe(0);
+    expect((await getJob(a, job)).phase).toBe('cancelled');
   });
 });

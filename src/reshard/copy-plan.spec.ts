@@ -1,5 +1,5 @@
 import { freshRing, midpointSplit, planRingChange, Ring } from '../ring';
-import { copyPlan, CopyThrottle, nextCopyRate } from './reshard.runner';
+import { copyPlan, CopyThrottle, nextCopyRate } from './reshard-steps';
 
 describe('copyPlan', () => {
   it('cuts a split of the two-shard ring into one SQL range', () => {

@@ -3,110 +3,33 @@ import { Client } from 'pg';
 import { APP_CONFIG, ResolvedConfig } from '../config/app-config';
 import { DialogDb } from '../database/dialog-db';
 import { runMigrations } from '../database/migrate';
-import { ShardRegistry } from '../shards/shard-registry';
-import { arcSegments, MovedArc, Segment } from '../ring';
+import { MetricsService } from '../observability/metrics.service';
 import { RingRepository } from '../routing/ring.repository';
 import { RingService } from '../routing/ring.service';
-import { Transition } from '../routing/router';
-import { MetricsService } from '../observability/metrics.service';
-import { BASELINE_MS, LatencyTracker } from './latency-tracker';
+import { ShardRegistry } from '../shards/shard-registry';
+import { LatencyTracker } from './latency-tracker';
 import { SHARD_PROVISIONER, ShardProvisioner } from './provisioner';
-import { JobRow, ReshardJobRepository, Verification, VersionKey } from './reshard-job.repository';
-import { Key, ShardOpsRepository } from './shard-ops.repository';
-import { CLOCK_SKEW_MS, compareRows, uuidv7Floor } from './verify';
-import { CANCELLABLE_PHASES, GRANTS, grantOrder, GrantStep, Phase, shardGrants, sides } from './workflow';
+import { ReshardJobRepository } from './reshard-job.repository';
+import { ReshardPorts, ReshardSteps } from './reshard-steps';
+import { ShardOpsRepository } from './shard-ops.repository';
 
-/** One SQL range of a moved arc, with the shards it moves between: the copier's unit of work. */
-export interface PlanStep {
-  source: string;
-  target: string;
-  segment: Segment;
-}
-
-/** The job's moved arcs cut into SQL ranges, in a fixed order the checkpoint indexes into. */
-export function copyPlan(moved: MovedArc[]): PlanStep[] {
-  return moved.flatMap((arc) => arcSegments(arc).map((segment) => ({ source: arc.source, target: arc.target, segment })));
-}
-
-/**
- * Halves the copy rate while live p99 is over target, and recovers it gently after. Never
- * under a fortieth of the cap: the transition itself (merged reads of two shards) raises
- * p99 whatever the copy does, and a job must still finish in bounded time.
- */
-export function nextCopyRate(rate: number, p99: number | null, targetMs: number, maxRate: number): number {
-  if (p99 !== null && p99 > targetMs) return Math.min(maxRate, Math.max(100, maxRate / 40, rate / 2));
-  return Math.min(maxRate, rate * 1.25);
-}
-
-// The rate is judged at most this often, so each change can show in the live p99 before the next.
-const JUDGE_EVERY_MS = 1_000;
-const START_RATE = 10_000;
-
-/**
- * Paces the copier: it starts at 10,000 rows/s (or the cap, if lower) and grows by a quarter
- * a second while live p99 allows. A batch holds about a tenth of a second of the current rate (within
- * RESHARD_BATCH), so a throttled copier works in small bursts that live requests hardly
- * queue behind, rather than in big ones with long pauses between.
- */
-export class CopyThrottle {
-  rate: number;
-  private judgedAt = 0;
-
-  constructor(
-    private readonly maxRate: number,
-    private readonly maxBatch: number,
-    readonly targetMs: number,
-    startRate = START_RATE,
-  ) {
-    // A slow start: the first batches also warm the target's caches and plans, and the live
-    // p99 shows what the copy costs only after a second or two.
-    this.rate = Math.min(maxRate, startRate);
-  }
-
-  batchSize(): number {
-    return Math.min(this.maxBatch, Math.max(100, Math.round(this.rate / 10)));
-  }
-
-  /** After a batch: adjusts the rate to live p99 (once a second at most); returns the pause before the next. */
-  after(rows: number, spentMs: number, p99: number | null, now = Date.now()): number {
-    if (now - this.judgedAt >= JUDGE_EVERY_MS) {
-      this.rate = nextCopyRate(this.rate, p99, this.targetMs, this.maxRate);
-      this.judgedAt = now;
-    }
-    return Math.max(0, (rows / this.rate) * 1000 - spentMs);
-  }
-}
-
-class Cancelled extends Error {}
-
-interface RangeWalk {
-  batch(after: Key | null, size: number): Promise<{ rows: number; last: Key | null }>;
-  /** After each batch that moved on: checkpoints and counters. */
-  done?(rows: number, last: Key): Promise<void>;
-}
+/** This runner may no longer drive the job: the service is stopping. */
 class Stopping extends Error {}
 
 const LOCK_CLASS = 7_240_002;
 const SCAN_EVERY_MS = 2_000;
-const LIST_LIMIT = 100;
-// Verification compares checksums of chunks this many copy batches long.
-const VERIFY_CHUNK_BATCHES = 5;
-// Below this a p99 target would throttle the copier on the jitter of an idle service.
-const MIN_LATENCY_TARGET_MS = 20;
 
 /**
- * Drives reshard jobs through prepare → copy → verify → cutover → cleanup. Every step is
- * persisted in dialogdb and safe to run again, so any instance can take a job over after a
- * crash; a Postgres advisory lock keeps it to one runner per job across instances.
+ * Runs reshard jobs in the service: finds the jobs some instance should drive, takes each
+ * one's Postgres advisory lock (one runner per job across instances), and drives it with
+ * ReshardSteps over the Postgres implementations of its ports. A job whose runner died is
+ * picked up within SCAN_EVERY_MS by any instance, from what its row says.
  */
 @Injectable()
 export class ReshardRunner implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger('Reshard');
   private readonly running = new Map<string, Promise<void>>();
-  /** The session holding each job's advisory lock; the lock lives exactly as long as it. */
-  private readonly locks = new Map<string, Client>();
-  /** Each job's live p99 target, fixed when its copy begins and kept across retries of the job. */
-  private readonly latencyTargets = new Map<string, number>();
+  private readonly steps: ReshardSteps;
   private timer?: NodeJS.Timeout;
   private stopping = false;
 
@@ -119,7 +42,7 @@ export class ReshardRunner implements OnApplicationBootstrap, OnApplicationShutd
     private readonly ops: ShardOpsRepository,
     private readonly registry: ShardRegistry,
     private readonly latency: LatencyTracker,
-    private readonly metrics: MetricsService,
+    metrics: MetricsService,
     @Optional() @Inject(SHARD_PROVISIONER) private readonly provisioner: ShardProvisioner | null,
   ) {
     // Read from dialogdb at scrape time: the job's state, whichever instance runs it.
@@ -133,6 +56,36 @@ export class ReshardRunner implements OnApplicationBootstrap, OnApplicationShutd
       g.set({ job: job.id, kind: 'copied' }, Number(job.copied));
       if (job.total !== null) g.set({ job: job.id, kind: 'total' }, Number(job.total));
     });
+    this.steps = new ReshardSteps(
+      {
+        jobs,
+        ring: {
+          publish: (jobId, key, expected, points, transition, reason) =>
+            db.transaction(async (tx) => {
+              const v = await rings.publish(tx, expected, points, transition, reason);
+              await jobs.recordVersion(tx, jobId, key, v);
+              return v;
+            }),
+          refresh: () => ring.refresh(),
+        },
+        barrier: { lagging: (version) => rings.lagging(version) },
+        arcs: ops,
+        rows: ops,
+        shards: {
+          ensureTarget: (name) => this.ensureTarget(name),
+          status: async (name) => (await rings.shard(name))?.status ?? null,
+          setStatus: (name, status) => rings.setShardStatus(name, status),
+          retire: async (name) => {
+            await provisioner?.retire(name);
+          },
+        },
+        pacer: { p99: (windowMs) => latency.p99(windowMs), sleep },
+        lease: { check: () => Promise.reject(new Error('no lease: the runner drives jobs only under their lock')) },
+        onRowsCopied: (target, rows) => metrics.rowsCopied.inc({ target }, rows),
+      },
+      { batch: config.reshardBatch, maxRowsPerSec: config.reshardMaxRowsPerSec, latencyTargetMs: config.reshardLatencyTargetMs },
+      this.logger,
+    );
   }
 
   onApplicationBootstrap(): void {
@@ -170,97 +123,22 @@ export class ReshardRunner implements OnApplicationBootstrap, OnApplicationShutd
       await lock.connect();
       const { rows } = await lock.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1, hashtext($2)) AS ok', [LOCK_CLASS, jobId]);
       if (!rows[0].ok) return;
-      this.locks.set(jobId, lock);
-      await this.drive(jobId);
+      // Before each step and batch: if the lock's session broke, another instance may already
+      // run this job, so stop here (the error makes this instance retry from the job row).
+      const lease = {
+        check: async () => {
+          if (this.stopping) throw new Stopping();
+          await lock.query('SELECT 1');
+        },
+      };
+      await this.steps.withLease(lease).drive(jobId);
     } catch (err) {
       if (err instanceof Stopping) return;
       this.logger.error(`reshard ${jobId}: ${(err as Error).message}; will retry`);
       await this.jobs.setError(jobId, (err as Error).message).catch(() => undefined);
     } finally {
-      this.locks.delete(jobId);
       await lock.end().catch(() => undefined);
     }
-  }
-
-  private async drive(jobId: string): Promise<void> {
-    for (;;) {
-      const job = await this.jobs.get(jobId);
-      if (!job) return;
-      if (job.cancel_requested && CANCELLABLE_PHASES.includes(job.phase)) {
-        await this.cancel(job);
-        return;
-      }
-      await this.checkOwner(job.id);
-      if (job.error) await this.jobs.setError(job.id, null);
-      try {
-        switch (job.phase) {
-          case 'prepare':
-            await this.prepare(job);
-            await this.advance(job, 'copy');
-            break;
-          case 'copy':
-            await this.copy(job);
-            await this.advance(job, 'verify');
-            break;
-          case 'verify': {
-            const verification = await this.verify(job);
-            if (!verification.passed) {
-              await this.jobs.setPhase(job.id, 'verify', 'failed', {
-                verification,
-                error: `verification found ${verification.differences} difference(s); cutover blocked. Cancel the job to restore the old ring.`,
-              });
-              this.logger.error(`reshard ${job.id}: verify → failed: ${verification.differences} difference(s), cutover blocked`);
-              return;
-            }
-            await this.advance(job, 'cutover', { verification });
-            break;
-          }
-          case 'cutover':
-            await this.cutover(job);
-            await this.advance(job, 'cleanup');
-            break;
-          case 'cleanup':
-            await this.cleanup(job);
-            await this.advance(job, 'done');
-            return;
-          default:
-            return;
-        }
-      } catch (err) {
-        if (err instanceof Cancelled) continue;
-        throw err;
-      }
-    }
-  }
-
-  private async advance(job: JobRow, to: Phase, extra: { verification?: Verification } = {}): Promise<void> {
-    // Refused only when a cancel came in first; the next round of drive() cancels.
-    if (!(await this.jobs.setPhase(job.id, job.phase, to, extra))) return;
-    this.logger.log(`reshard ${job.id} (${job.kind} ${job.source} → ${job.target}): ${job.phase} → ${to}`);
-  }
-
-  private checkStopping(): void {
-    if (this.stopping) throw new Stopping();
-  }
-
-  /**
-   * Before each step and batch: if the lock's session broke, another instance may already
-   * run this job, so stop here (the error makes this instance retry from the job row).
-   */
-  private async checkOwner(jobId: string): Promise<void> {
-    this.checkStopping();
-    await this.locks.get(jobId)!.query('SELECT 1');
-  }
-
-  // ---- prepare: the target exists and is migrated; every instance reads it before anyone writes there
-
-  private async prepare(job: JobRow): Promise<void> {
-    await this.ensureTarget(job.target);
-    // This instance's registry gets the target's pool before it changes the target's arcs.
-    await this.ring.refresh();
-    await this.grant(job, 'prepare');
-    const version = await this.publish(job, 'prepare', job.old_points, { jobId: job.id, mode: 'write-source', moved: job.moved }, 'reshard prepare: reads merge the target');
-    await this.awaitInstances(version, job.id);
   }
 
   private async ensureTarget(name: string): Promise<void> {
@@ -272,283 +150,9 @@ export class ReshardRunner implements OnApplicationBootstrap, OnApplicationShutd
       row = (await this.rings.shard(name))!;
     }
     await runMigrations(this.registry.urlOf(name, row.url), 'shard');
-  }
-
-  // ---- copy: the target takes the writes, the source only serves merged reads, then its rows stream across
-
-  private async copy(job: JobRow): Promise<void> {
-    // Measured before this job's own work can move it.
-    const latencyTarget = this.latencyTarget(job);
-    // The source stops taking writes before the target starts (see grantOrder): when this
-    // returns, every write the source accepted has committed, so the copy below sees it.
-    await this.grant(job, 'copy');
-    const version = await this.publish(job, 'copy', job.old_points, { jobId: job.id, mode: 'write-target', moved: job.moved }, 'reshard copy: writes go to the target');
-    // Stale instances are refused by the source and reload; waiting only keeps that rare.
-    await this.awaitInstances(version, job.id);
-    const plan = copyPlan(job.moved);
-    if (job.total === null) {
-      let total = 0;
-      for (const step of plan) total += await this.ops.count(step.source, step.segment);
-      await this.jobs.setTotal(job.id, total);
-    }
-    const throttle = new CopyThrottle(this.config.reshardMaxRowsPerSec, this.config.reshardBatch, latencyTarget);
-    let reportedRate = throttle.rate;
-    const window: Array<{ at: number; rows: number }> = [];
-    for (let i = job.checkpoint?.segment ?? 0; i < plan.length; i++) {
-      const step = plan[i];
-      const resumeAt: Key | null = job.checkpoint && job.checkpoint.segment === i ? { hash: job.checkpoint.hash, id: job.checkpoint.id } : null;
-      await this.pacedRange(job, throttle, resumeAt, true, {
-        batch: (after, size) => this.ops.copyBatch(step.source, step.target, step.segment, after, size),
-        done: async (rows, last) => {
-          this.metrics.rowsCopied.inc({ target: step.target }, rows);
-          const now = Date.now();
-          window.push({ at: now, rows });
-          while (window.length > 1 && window[0].at < now - 5000) window.shift();
-          const span = Math.max(1, now - window[0].at);
-          const observed = window.length > 1 ? (window.slice(1).reduce((n, w) => n + w.rows, 0) * 1000) / span : throttle.rate;
-          await this.jobs.checkpoint(job.id, { segment: i, ...last }, rows, Math.round(observed));
-          if (throttle.rate <= reportedRate / 4 || throttle.rate >= reportedRate * 4) {
-            const p99 = this.latency.p99();
-            this.logger.log(`reshard ${job.id}: copy rate now ${Math.round(throttle.rate)} rows/s (live p99 ${p99 === null ? '–' : Math.round(p99)} ms, target ${latencyTarget} ms)`);
-            reportedRate = throttle.rate;
-          }
-        },
-      });
-      // The next segment starts from its beginning.
-      job.checkpoint = null;
-    }
-  }
-
-  /**
-   * The one paced walk over a key range that copy, verify, cleanup and cancel share: `batch`
-   * handles about `size` rows after a key and returns how many and the last key (null when
-   * the range is done); the throttle spaces batches to the rate live p99 allows. Between
-   * batches it checks that this instance still holds the job, and (`cancellable`) for a cancel.
-   */
-  private async pacedRange(job: JobRow, throttle: CopyThrottle, start: Key | null, cancellable: boolean, walk: RangeWalk): Promise<void> {
-    let after = start;
-    for (;;) {
-      await this.checkOwner(job.id);
-      if (cancellable && (await this.jobs.cancelRequested(job.id))) throw new Cancelled();
-      const started = Date.now();
-      const { rows, last } = await walk.batch(after, throttle.batchSize());
-      if (!last) return;
-      after = last;
-      await walk.done?.(rows, last);
-      const pause = throttle.after(rows, Date.now() - started, this.latency.p99());
-      if (pause > 0) await sleep(pause);
-    }
-  }
-
-  /**
-   * The live p99 the copier keeps under: as configured, or by default twice what it was
-   * just before the job, so a reshard at most doubles the latency users see.
-   */
-  private latencyTarget(job: JobRow): number {
-    if (this.config.reshardLatencyTargetMs !== null) return this.config.reshardLatencyTargetMs;
-    let target = this.latencyTargets.get(job.id);
-    if (target === undefined) {
-      const before = this.latency.p99(BASELINE_MS);
-      target = Math.round(Math.max(MIN_LATENCY_TARGET_MS, 2 * (before ?? 0)));
-      this.latencyTargets.set(job.id, target);
-      this.logger.log(`reshard ${job.id}: copy and verify keep live p99 under ${target} ms (p99 before: ${before === null ? 'too few requests' : `${before.toFixed(1)} ms`})`);
-    }
-    return target;
-  }
-
-  // ---- verify: chunk by chunk, every source row is on the target and unchanged unless edited there
-
-  private async verify(job: JobRow): Promise<Verification> {
-    // Paced like the copy, in rows checked: a checksum costs each Postgres less per row than a merge.
-    const throttle = new CopyThrottle(
-      VERIFY_CHUNK_BATCHES * this.config.reshardMaxRowsPerSec,
-      VERIFY_CHUNK_BATCHES * Math.max(this.config.reshardBatch, 1000),
-      this.latencyTarget(job),
-      VERIFY_CHUNK_BATCHES * START_RATE,
-    );
-    const result: Verification = { passed: true, checked: 0, missing: [], changed: [], extra: [], differences: 0 };
-    // Rows older than this were all on the source before the job began; they must match exactly.
-    const recent = uuidv7Floor(job.created_at.getTime() - CLOCK_SKEW_MS);
-    for (const step of copyPlan(job.moved)) {
-      await this.pacedRange(job, throttle, null, true, {
-        batch: async (after, size) => {
-          const end = await this.ops.chunkEnd(step.source, step.segment, after, size);
-          const [source, target] = await Promise.all([step.source, step.target].map((s) => this.ops.digest(s, step.segment, after, end, recent)));
-          // Rows edited on the target during the job differ legitimately, and rows sent during it
-          // are on the target alone: only a row-by-row look tells those from a difference.
-          const since = source.digest === target.digest ? recent : null;
-          const [sourceRows, targetRows] = await Promise.all([step.source, step.target].map((s) => this.ops.scan(s, step.segment, after, 1_000_000, end, since)));
-          const checked = sourceRows.length + (since ? source.rows : 0);
-          result.checked += checked;
-          const diff = compareRows(sourceRows, targetRows, job.created_at);
-          for (const kind of ['missing', 'changed', 'extra'] as const) {
-            result.differences += diff[kind].length;
-            result[kind].push(...diff[kind].slice(0, LIST_LIMIT - result[kind].length));
-          }
-          return { rows: checked, last: end };
-        },
-      });
-    }
-    result.passed = result.differences === 0;
-    return result;
-  }
-
-  // ---- cutover: the new ring; reads and writes of moved arcs go to the target only
-
-  private async cutover(job: JobRow): Promise<void> {
-    await this.grant(job, 'cutover');
-    // The target owns an arc from here on: never a spare again, whatever happens next.
-    await this.rings.setShardStatus(job.target, 'active');
-    const version = await this.publish(job, 'cutover', job.new_points, null, `reshard cutover: ${job.kind} ${job.source} → ${job.target}`);
-    await this.awaitInstances(version);
-  }
-
-  // ---- cleanup: once nobody reads the source's copy, the source stops serving it, and it goes
-
-  private async cleanup(job: JobRow): Promise<void> {
-    const stillOnRing = new Set(job.new_points.map((p) => p.shard));
-    // A move's source is retired last; a job resumed after that has nothing left to do here.
-    if ((await this.rings.shard(job.source))?.status !== 'retired') {
-      // Stale readers of the source's copy are refused from here on, before a row goes.
-      await this.grant(job, 'cleanup');
-      for (const step of copyPlan(job.moved)) {
-        if (stillOnRing.has(step.source)) await this.deleteSegment(job, step.source, step.segment);
-      }
-      if (!stillOnRing.has(job.source)) await this.retire(job.source);
-    }
-    await this.rings.setShardStatus(job.target, 'active');
-  }
-
-  /** Deletes a segment's rows from a shard in batches, paced like the copy. */
-  private async deleteSegment(job: JobRow, shard: string, segment: Segment): Promise<void> {
-    await this.pacedRange(job, this.throttle(job), null, false, {
-      batch: async (after, size) => ({ rows: size, last: await this.ops.deleteBatch(shard, segment, after, size) }),
-    });
-  }
-
-  private throttle(job: JobRow): CopyThrottle {
-    return new CopyThrottle(this.config.reshardMaxRowsPerSec, this.config.reshardBatch, this.latencyTarget(job));
-  }
-
-  private async retire(name: string): Promise<void> {
-    // Recorded first: a crash after it leaves a job that resumes past the source, never one
-    // that keeps trying to reach a server that was stopped.
-    await this.rings.setShardStatus(name, 'retired');
-    this.logger.log(`shard ${name} retired: its whole arc moved away`);
-    await this.provisioner?.retire(name).catch((err: Error) => this.logger.warn(`retiring ${name}'s server: ${err.message}`));
-  }
-
-  // ---- cancel: writes back to the source, the target's rows merged into it, the old ring restored
-
-  private async cancel(job: JobRow): Promise<void> {
-    this.logger.log(`reshard ${job.id}: cancelling in phase ${job.phase}`);
-    if (job.phase === 'prepare') {
-      // The target never took a write (it does from the copy step on): publishing the old
-      // ring is all, and the target is not touched, so a dead or never-migrated one is no obstacle.
-      const restored = await this.publish(job, 'restore', job.old_points, null, 'reshard cancelled: the old ring is back');
-      await this.awaitInstances(restored);
-      await this.finishCancel(job, restored);
-      return;
-    }
-    const plan = copyPlan(job.moved);
-    if (job.versions.restore === undefined) {
-      // The target stops taking writes before the source starts again (see grantOrder).
-      await this.grant(job, 'cancel');
-      const version = await this.publish(job, 'cancel', job.old_points, { jobId: job.id, mode: 'write-source', moved: job.moved }, 'reshard cancel: writes go back to the source');
-      await this.awaitInstances(version);
-      // Everything written to the target during the job goes back, by the merge rule.
-      for (const step of plan) {
-        await this.pacedRange(job, this.throttle(job), null, false, {
-          batch: (after, size) => this.ops.copyBatch(step.target, step.source, step.segment, after, size),
-        });
-      }
-      await this.grant(job, 'restore');
-      await this.publish(job, 'restore', job.old_points, null, 'reshard cancelled: the old ring is back');
-    }
-    const restored = job.versions.restore!;
-    await this.awaitInstances(restored);
-    // Stale merged reads of the target are refused from here on, before its copy goes.
-    await this.grant(job, 'released');
-    for (const step of plan) await this.deleteSegment(job, step.target, step.segment);
-    await this.rings.setShardStatus(job.target, 'pending');
-    await this.finishCancel(job, restored);
-  }
-
-  private async finishCancel(job: JobRow, restored: number): Promise<void> {
-    await this.jobs.setPhase(job.id, job.phase, 'cancelled');
-    this.logger.log(`reshard ${job.id}: ${job.phase} → cancelled; ring v${restored} is the old ring`);
-  }
-
-  // ---- the arcs each shard serves
-
-  /**
-   * Sets the arcs the job's shards serve for one step, the side that stops taking writes
-   * first. Every step is idempotent, so a resumed job simply sets them again.
-   */
-  private async grant(job: JobRow, step: GrantStep): Promise<void> {
-    const grant = GRANTS[step];
-    const { sources, targets } = sides(job.moved);
-    for (const side of grantOrder(grant)) {
-      for (const shard of side === 'source' ? sources : targets) {
-        const arcs = shardGrants(job.old_points, job.new_points, grant, shard);
-        await this.ops.setArcs(shard, arcs, lastVersion(job), `reshard ${job.id}: ${step}`, job.id);
-      }
-    }
-  }
-
-  // ---- ring versions
-
-  /**
-   * Publishes a ring version once per job step; a resumed job finds it recorded and moves on.
-   * Compare-and-set: it is published only on top of the version the job last published (or
-   * started from), so a job never stacks a ring onto one it did not expect.
-   */
-  private async publish(
-    job: JobRow,
-    key: VersionKey,
-    points: JobRow['old_points'],
-    transition: Transition | null,
-    reason: string,
-  ): Promise<number> {
-    const known = job.versions[key];
-    if (known !== undefined) return known;
-    const version = await this.db.transaction(async (tx) => {
-      const v = await this.rings.publish(tx, lastVersion(job), points, transition, reason);
-      await this.jobs.recordVersion(tx, job.id, key, v);
-      return v;
-    });
-    job.versions[key] = version;
-    this.logger.log(`reshard ${job.id}: published ring v${version} (${reason})`);
+    // This instance's registry gets the target's pool before the job changes the target's arcs.
     await this.ring.refresh();
-    return version;
   }
-
-  /**
-   * Waits until every live instance serves `version`. An instance that stops heartbeating
-   * stops serving within its own lease, so after twice that lease it no longer counts. The
-   * shards refuse whatever a lagging instance would do wrong; this wait only keeps those
-   * refusals (and their retries) rare. With `cancellable`, a cancel asked for meanwhile
-   * ends the wait, so an instance that never catches up cannot hold a cancel back.
-   */
-  private async awaitInstances(version: number, cancellable?: string): Promise<void> {
-    let lastLog = Date.now();
-    for (;;) {
-      this.checkStopping();
-      const lagging = await this.rings.lagging(version);
-      if (lagging.length === 0) return;
-      if (cancellable && (await this.jobs.cancelRequested(cancellable))) throw new Cancelled();
-      if (Date.now() - lastLog > 5000) {
-        lastLog = Date.now();
-        this.logger.log(`waiting for ${lagging.map((i) => `${i.id} (v${i.ring_version})`).join(', ')} to serve ring v${version}`);
-      }
-      await sleep(100);
-    }
-  }
-}
-
-/** The ring version a job last published, or the one it started from: what its next publication expects. */
-export function lastVersion(job: Pick<JobRow, 'base_version' | 'versions'>): number {
-  return Math.max(job.base_version, ...Object.values(job.versions).filter((v): v is number => v !== undefined));
 }
 
 function sleep(ms: number): Promise<void> {

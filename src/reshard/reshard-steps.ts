@@ -1,0 +1,535 @@
+import { arcSegments, MovedArc, Segment } from '../ring';
+import { Transition } from '../routing/router';
+import type { FullMessageRow } from '../messages/messages.repository';
+import { Checkpoint, JobRow, Verification, VersionKey } from './reshard-job.repository';
+import type { Key, CopiedBatch } from './shard-ops.repository';
+import { BASELINE_MS } from './latency-tracker';
+import { CLOCK_SKEW_MS, compareRows, uuidv7Floor } from './verify';
+import { ArcGrant, CANCELLABLE_PHASES, GRANTS, grantOrder, GrantStep, Phase, shardGrants, sides } from './workflow';
+
+// The small interfaces a reshard's steps run over: dialogdb's job rows and ring, the shards'
+// rows and arcs, the instances, the pace. The service implements them with Postgres
+// (ReshardRunner); the workflow tests with fakes whose timing and failures they control.
+
+export interface JobStore {
+  get(id: string): Promise<JobRow | null>;
+  /** False when the job is not in `from`, or a cancel came first on the way to cutover. */
+  setPhase(id: string, from: Phase, to: Phase, extra?: { verification?: Verification; error?: string | null }): Promise<boolean>;
+  setTotal(id: string, total: number): Promise<void>;
+  checkpoint(id: string, checkpoint: Checkpoint, copiedDelta: number, rate: number): Promise<void>;
+  setError(id: string, error: string | null): Promise<void>;
+  cancelRequested(id: string): Promise<boolean>;
+}
+
+export interface RingPublisher {
+  /** Publishes version `expected + 1` only if `expected` is the newest, and records it in the job under `key`, atomically. */
+  publish(jobId: string, key: VersionKey, expected: number, points: JobRow['old_points'], transition: Transition | null, reason: string): Promise<number>;
+  /** This instance serves the newest version at once. */
+  refresh(): Promise<unknown>;
+}
+
+export interface InstanceBarrier {
+  /** Live instances that still serve a version below `version`. */
+  lagging(version: number): Promise<Array<{ id: string; ring_version: number }>>;
+}
+
+export interface ArcStore {
+  setArcs(shard: string, grants: ArcGrant[], ringVersion: number, reason: string, jobId: string | null): Promise<void>;
+}
+
+export interface RowMover {
+  count(shard: string, segment: Segment): Promise<number>;
+  copyBatch(from: string, to: string, segment: Segment, after: Key | null, limit: number): Promise<CopiedBatch>;
+  chunkEnd(shard: string, segment: Segment, after: Key | null, size: number): Promise<Key | null>;
+  digest(shard: string, segment: Segment, after: Key | null, upTo: Key | null, before: string): Promise<{ rows: number; digest: string | null }>;
+  scan(shard: string, segment: Segment, after: Key | null, limit: number, upTo?: Key | null, since?: string | null): Promise<FullMessageRow[]>;
+  deleteBatch(shard: string, segment: Segment, after: Key | null, limit: number): Promise<Key | null>;
+}
+
+export interface ShardDirectory {
+  /** The target exists (provisioned where the deployment can), is registered and migrated, and this instance can reach it. */
+  ensureTarget(name: string): Promise<void>;
+  status(name: string): Promise<'active' | 'pending' | 'retired' | null>;
+  setStatus(name: string, status: 'active' | 'pending' | 'retired'): Promise<void>;
+  /** Stops a retired shard's server where the deployment runs it; its data are kept. */
+  retire(name: string): Promise<void>;
+}
+
+export interface Pacer {
+  /** Live p99 in ms over the recent window (or `windowMs`), null with too few requests. */
+  p99(windowMs?: number): number | null;
+  sleep(ms: number): Promise<void>;
+}
+
+/** Throws when this runner may no longer drive the job: its lock is gone, or the service is stopping. */
+export interface Lease {
+  check(): Promise<void>;
+}
+
+export interface ReshardPorts {
+  jobs: JobStore;
+  ring: RingPublisher;
+  barrier: InstanceBarrier;
+  arcs: ArcStore;
+  rows: RowMover;
+  shards: ShardDirectory;
+  pacer: Pacer;
+  lease: Lease;
+  onRowsCopied?(target: string, rows: number): void;
+}
+
+export interface ReshardSettings {
+  batch: number;
+  maxRowsPerSec: number;
+  /** null: twice the p99 before the copy began. */
+  latencyTargetMs: number | null;
+}
+
+export interface StepLog {
+  log(message: string): void;
+  warn(message: string): void;
+  error(message: string): void;
+}
+
+/** One SQL range of a moved arc, with the shards it moves between: the copier's unit of work. */
+export interface PlanStep {
+  source: string;
+  target: string;
+  segment: Segment;
+}
+
+/** The job's moved arcs cut into SQL ranges, in a fixed order the checkpoint indexes into. */
+export function copyPlan(moved: MovedArc[]): PlanStep[] {
+  return moved.flatMap((arc) => arcSegments(arc).map((segment) => ({ source: arc.source, target: arc.target, segment })));
+}
+
+/**
+ * Halves the copy rate while live p99 is over target, and recovers it gently after. Never
+ * under a fortieth of the cap: the transition itself (merged reads of two shards) raises
+ * p99 whatever the copy does, and a job must still finish in bounded time.
+ */
+export function nextCopyRate(rate: number, p99: number | null, targetMs: number, maxRate: number): number {
+  if (p99 !== null && p99 > targetMs) return Math.min(maxRate, Math.max(100, maxRate / 40, rate / 2));
+  return Math.min(maxRate, rate * 1.25);
+}
+
+// The rate is judged at most this often, so each change can show in the live p99 before the next.
+const JUDGE_EVERY_MS = 1_000;
+const START_RATE = 10_000;
+
+/**
+ * Paces the copier: it starts at 10,000 rows/s (or the cap, if lower) and grows by a quarter
+ * a second while live p99 allows. A batch holds about a tenth of a second of the current rate (within
+ * RESHARD_BATCH), so a throttled copier works in small bursts that live requests hardly
+ * queue behind, rather than in big ones with long pauses between.
+ */
+export class CopyThrottle {
+  rate: number;
+  private judgedAt = 0;
+
+  constructor(
+    private readonly maxRate: number,
+    private readonly maxBatch: number,
+    readonly targetMs: number,
+    startRate = START_RATE,
+  ) {
+    // A slow start: the first batches also warm the target's caches and plans, and the live
+    // p99 shows what the copy costs only after a second or two.
+    this.rate = Math.min(maxRate, startRate);
+  }
+
+  batchSize(): number {
+    return Math.min(this.maxBatch, Math.max(100, Math.round(this.rate / 10)));
+  }
+
+  /** After a batch: adjusts the rate to live p99 (once a second at most); returns the pause before the next. */
+  after(rows: number, spentMs: number, p99: number | null, now = Date.now()): number {
+    if (now - this.judgedAt >= JUDGE_EVERY_MS) {
+      this.rate = nextCopyRate(this.rate, p99, this.targetMs, this.maxRate);
+      this.judgedAt = now;
+    }
+    return Math.max(0, (rows / this.rate) * 1000 - spentMs);
+  }
+}
+
+/** A cancel was asked for: the runner goes back to the job row, which says what to do. */
+export class Cancelled extends Error {}
+
+interface RangeWalk {
+  batch(after: Key | null, size: number): Promise<{ rows: number; last: Key | null }>;
+  /** After each batch that moved on: checkpoints and counters. */
+  done?(rows: number, last: Key): Promise<void>;
+}
+
+const LIST_LIMIT = 100;
+// Verification compares checksums of chunks this many copy batches long.
+const VERIFY_CHUNK_BATCHES = 5;
+// Below this a p99 target would throttle the copier on the jitter of an idle service.
+const MIN_LATENCY_TARGET_MS = 20;
+
+/**
+ * Drives one reshard job through the workflow (src/reshard/workflow.ts): prepare → copy →
+ * verify → cutover → cleanup, or a cancel. Every step is persisted through the ports and safe
+ * to run again, so a runner that resumes after a crash at any point finishes the job.
+ */
+export class ReshardSteps {
+  /** Each job's live p99 target, fixed when its copy begins and kept across retries of the job. */
+  private readonly latencyTargets: Map<string, number>;
+
+  constructor(
+    private readonly p: ReshardPorts,
+    private readonly settings: ReshardSettings,
+    private readonly log: StepLog,
+    latencyTargets?: Map<string, number>,
+  ) {
+    this.latencyTargets = latencyTargets ?? new Map();
+  }
+
+  /** The same steps (and remembered latency targets) under one run's lease. */
+  withLease(lease: Lease): ReshardSteps {
+    return new ReshardSteps({ ...this.p, lease }, this.settings, this.log, this.latencyTargets);
+  }
+
+  async drive(jobId: string): Promise<void> {
+    for (;;) {
+      const job = await this.p.jobs.get(jobId);
+      if (!job) return;
+      if (job.cancel_requested && CANCELLABLE_PHASES.includes(job.phase)) {
+        await this.cancel(job);
+        return;
+      }
+      await this.p.lease.check();
+      if (job.error) await this.p.jobs.setError(job.id, null);
+      try {
+        switch (job.phase) {
+          case 'prepare':
+            await this.prepare(job);
+            await this.advance(job, 'copy');
+            break;
+          case 'copy':
+            await this.copy(job);
+            await this.advance(job, 'verify');
+            break;
+          case 'verify': {
+            const verification = await this.verify(job);
+            if (!verification.passed) {
+              await this.p.jobs.setPhase(job.id, 'verify', 'failed', {
+                verification,
+                error: `verification found ${verification.differences} difference(s); cutover blocked. Cancel the job to restore the old ring.`,
+              });
+              this.log.error(`reshard ${job.id}: verify → failed: ${verification.differences} difference(s), cutover blocked`);
+              return;
+            }
+            await this.advance(job, 'cutover', { verification });
+            break;
+          }
+          case 'cutover':
+            await this.cutover(job);
+            await this.advance(job, 'cleanup');
+            break;
+          case 'cleanup':
+            await this.cleanup(job);
+            await this.advance(job, 'done');
+            return;
+          default:
+            return;
+        }
+      } catch (err) {
+        if (err instanceof Cancelled) continue;
+        throw err;
+      }
+    }
+  }
+
+  private async advance(job: JobRow, to: Phase, extra: { verification?: Verification } = {}): Promise<void> {
+    // Refused only when a cancel came in first; the next round of drive() cancels.
+    if (!(await this.p.jobs.setPhase(job.id, job.phase, to, extra))) return;
+    this.log.log(`reshard ${job.id} (${job.kind} ${job.source} → ${job.target}): ${job.phase} → ${to}`);
+  }
+
+  // ---- prepare: the target exists and is migrated; every instance reads it before anyone writes there
+
+  private async prepare(job: JobRow): Promise<void> {
+    await this.p.shards.ensureTarget(job.target);
+    await this.grant(job, 'prepare');
+    const version = await this.publish(job, 'prepare', job.old_points, { jobId: job.id, mode: 'write-source', moved: job.moved }, 'reshard prepare: reads merge the target');
+    await this.awaitInstances(version, job.id);
+  }
+
+
+  // ---- copy: the target takes the writes, the source only serves merged reads, then its rows stream across
+
+  private async copy(job: JobRow): Promise<void> {
+    // Measured before this job's own work can move it.
+    const latencyTarget = this.latencyTarget(job);
+    // The source stops taking writes before the target starts (see grantOrder): when this
+    // returns, every write the source accepted has committed, so the copy below sees it.
+    await this.grant(job, 'copy');
+    const version = await this.publish(job, 'copy', job.old_points, { jobId: job.id, mode: 'write-target', moved: job.moved }, 'reshard copy: writes go to the target');
+    // Stale instances are refused by the source and reload; waiting only keeps that rare.
+    await this.awaitInstances(version, job.id);
+    const plan = copyPlan(job.moved);
+    if (job.total === null) {
+      let total = 0;
+      for (const step of plan) total += await this.p.rows.count(step.source, step.segment);
+      await this.p.jobs.setTotal(job.id, total);
+    }
+    const throttle = new CopyThrottle(this.settings.maxRowsPerSec, this.settings.batch, latencyTarget);
+    let reportedRate = throttle.rate;
+    const window: Array<{ at: number; rows: number }> = [];
+    for (let i = job.checkpoint?.segment ?? 0; i < plan.length; i++) {
+      const step = plan[i];
+      const resumeAt: Key | null = job.checkpoint && job.checkpoint.segment === i ? { hash: job.checkpoint.hash, id: job.checkpoint.id } : null;
+      await this.pacedRange(job, throttle, resumeAt, true, {
+        batch: (after, size) => this.p.rows.copyBatch(step.source, step.target, step.segment, after, size),
+        done: async (rows, last) => {
+          this.p.onRowsCopied?.(step.target, rows);
+          const now = Date.now();
+          window.push({ at: now, rows });
+          while (window.length > 1 && window[0].at < now - 5000) window.shift();
+          const span = Math.max(1, now - window[0].at);
+          const observed = window.length > 1 ? (window.slice(1).reduce((n, w) => n + w.rows, 0) * 1000) / span : throttle.rate;
+          await this.p.jobs.checkpoint(job.id, { segment: i, ...last }, rows, Math.round(observed));
+          if (throttle.rate <= reportedRate / 4 || throttle.rate >= reportedRate * 4) {
+            const p99 = this.p.pacer.p99();
+            this.log.log(`reshard ${job.id}: copy rate now ${Math.round(throttle.rate)} rows/s (live p99 ${p99 === null ? '–' : Math.round(p99)} ms, target ${latencyTarget} ms)`);
+            reportedRate = throttle.rate;
+          }
+        },
+      });
+      // The next segment starts from its beginning.
+      job.checkpoint = null;
+    }
+  }
+
+  /**
+   * The one paced walk over a key range that copy, verify, cleanup and cancel share: `batch`
+   * handles about `size` rows after a key and returns how many and the last key (null when
+   * the range is done); the throttle spaces batches to the rate live p99 allows. Between
+   * batches it checks that this instance still holds the job, and (`cancellable`) for a cancel.
+   */
+  private async pacedRange(job: JobRow, throttle: CopyThrottle, start: Key | null, cancellable: boolean, walk: RangeWalk): Promise<void> {
+    let after = start;
+    for (;;) {
+      await this.p.lease.check();
+      if (cancellable && (await this.p.jobs.cancelRequested(job.id))) throw new Cancelled();
+      const started = Date.now();
+      const { rows, last } = await walk.batch(after, throttle.batchSize());
+      if (!last) return;
+      after = last;
+      await walk.done?.(rows, last);
+      const pause = throttle.after(rows, Date.now() - started, this.p.pacer.p99());
+      if (pause > 0) await this.p.pacer.sleep(pause);
+    }
+  }
+
+  /**
+   * The live p99 the copier keeps under: as configured, or by default twice what it was
+   * just before the job, so a reshard at most doubles the latency users see.
+   */
+  private latencyTarget(job: JobRow): number {
+    if (this.settings.latencyTargetMs !== null) return this.settings.latencyTargetMs;
+    let target = this.latencyTargets.get(job.id);
+    if (target === undefined) {
+      const before = this.p.pacer.p99(BASELINE_MS);
+      target = Math.round(Math.max(MIN_LATENCY_TARGET_MS, 2 * (before ?? 0)));
+      this.latencyTargets.set(job.id, target);
+      this.log.log(`reshard ${job.id}: copy and verify keep live p99 under ${target} ms (p99 before: ${before === null ? 'too few requests' : `${before.toFixed(1)} ms`})`);
+    }
+    return target;
+  }
+
+  // ---- verify: chunk by chunk, every source row is on the target and unchanged unless edited there
+
+  private async verify(job: JobRow): Promise<Verification> {
+    // Paced like the copy, in rows checked: a checksum costs each Postgres less per row than a merge.
+    const throttle = new CopyThrottle(
+      VERIFY_CHUNK_BATCHES * this.settings.maxRowsPerSec,
+      VERIFY_CHUNK_BATCHES * Math.max(this.settings.batch, 1000),
+      this.latencyTarget(job),
+      VERIFY_CHUNK_BATCHES * START_RATE,
+    );
+    const result: Verification = { passed: true, checked: 0, missing: [], changed: [], extra: [], differences: 0 };
+    // Rows older than this were all on the source before the job began; they must match exactly.
+    const recent = uuidv7Floor(job.created_at.getTime() - CLOCK_SKEW_MS);
+    for (const step of copyPlan(job.moved)) {
+      await this.pacedRange(job, throttle, null, true, {
+        batch: async (after, size) => {
+          const end = await this.p.rows.chunkEnd(step.source, step.segment, after, size);
+          const [source, target] = await Promise.all([step.source, step.target].map((s) => this.p.rows.digest(s, step.segment, after, end, recent)));
+          // Rows edited on the target during the job differ legitimately, and rows sent during it
+          // are on the target alone: only a row-by-row look tells those from a difference.
+          const since = source.digest === target.digest ? recent : null;
+          const [sourceRows, targetRows] = await Promise.all([step.source, step.target].map((s) => this.p.rows.scan(s, step.segment, after, 1_000_000, end, since)));
+          const checked = sourceRows.length + (since ? source.rows : 0);
+          result.checked += checked;
+          const diff = compareRows(sourceRows, targetRows, job.created_at);
+          for (const kind of ['missing', 'changed', 'extra'] as const) {
+            result.differences += diff[kind].length;
+            result[kind].push(...diff[kind].slice(0, LIST_LIMIT - result[kind].length));
+          }
+          return { rows: checked, last: end };
+        },
+      });
+    }
+    result.passed = result.differences === 0;
+    return result;
+  }
+
+  // ---- cutover: the new ring; reads and writes of moved arcs go to the target only
+
+  private async cutover(job: JobRow): Promise<void> {
+    await this.grant(job, 'cutover');
+    // The target owns an arc from here on: never a spare again, whatever happens next.
+    await this.p.shards.setStatus(job.target, 'active');
+    const version = await this.publish(job, 'cutover', job.new_points, null, `reshard cutover: ${job.kind} ${job.source} → ${job.target}`);
+    await this.awaitInstances(version);
+  }
+
+  // ---- cleanup: once nobody reads the source's copy, the source stops serving it, and it goes
+
+  private async cleanup(job: JobRow): Promise<void> {
+    const stillOnRing = new Set(job.new_points.map((p) => p.shard));
+    // A move's source is retired last; a job resumed after that has nothing left to do here.
+    if ((await this.p.shards.status(job.source)) !== 'retired') {
+      // Stale readers of the source's copy are refused from here on, before a row goes.
+      await this.grant(job, 'cleanup');
+      for (const step of copyPlan(job.moved)) {
+        if (stillOnRing.has(step.source)) await this.deleteSegment(job, step.source, step.segment);
+      }
+      if (!stillOnRing.has(job.source)) await this.retire(job.source);
+    }
+    await this.p.shards.setStatus(job.target, 'active');
+  }
+
+  /** Deletes a segment's rows from a shard in batches, paced like the copy. */
+  private async deleteSegment(job: JobRow, shard: string, segment: Segment): Promise<void> {
+    await this.pacedRange(job, this.throttle(job), null, false, {
+      batch: async (after, size) => ({ rows: size, last: await this.p.rows.deleteBatch(shard, segment, after, size) }),
+    });
+  }
+
+  private throttle(job: JobRow): CopyThrottle {
+    return new CopyThrottle(this.settings.maxRowsPerSec, this.settings.batch, this.latencyTarget(job));
+  }
+
+  private async retire(name: string): Promise<void> {
+    // Recorded first: a crash after it leaves a job that resumes past the source, never one
+    // that keeps trying to reach a server that was stopped.
+    await this.p.shards.setStatus(name, 'retired');
+    this.log.log(`shard ${name} retired: its whole arc moved away`);
+    await this.p.shards.retire(name).catch((err: Error) => this.log.warn(`retiring ${name}'s server: ${err.message}`));
+  }
+
+  // ---- cancel: writes back to the source, the target's rows merged into it, the old ring restored
+
+  private async cancel(job: JobRow): Promise<void> {
+    this.log.log(`reshard ${job.id}: cancelling in phase ${job.phase}`);
+    if (job.phase === 'prepare') {
+      // The target never took a write (it does from the copy step on): publishing the old
+      // ring is all, and the target is not touched, so a dead or never-migrated one is no obstacle.
+      const restored = await this.publish(job, 'restore', job.old_points, null, 'reshard cancelled: the old ring is back');
+      await this.awaitInstances(restored);
+      await this.finishCancel(job, restored);
+      return;
+    }
+    const plan = copyPlan(job.moved);
+    if (job.versions.restore === undefined) {
+      // The target stops taking writes before the source starts again (see grantOrder).
+      await this.grant(job, 'cancel');
+      const version = await this.publish(job, 'cancel', job.old_points, { jobId: job.id, mode: 'write-source', moved: job.moved }, 'reshard cancel: writes go back to the source');
+      await this.awaitInstances(version);
+      // Everything written to the target during the job goes back, by the merge rule.
+      for (const step of plan) {
+        await this.pacedRange(job, this.throttle(job), null, false, {
+          batch: (after, size) => this.p.rows.copyBatch(step.target, step.source, step.segment, after, size),
+        });
+      }
+      await this.grant(job, 'restore');
+      await this.publish(job, 'restore', job.old_points, null, 'reshard cancelled: the old ring is back');
+    }
+    const restored = job.versions.restore!;
+    await this.awaitInstances(restored);
+    // Stale merged reads of the target are refused from here on, before its copy goes.
+    await this.grant(job, 'released');
+    for (const step of plan) await this.deleteSegment(job, step.target, step.segment);
+    await this.p.shards.setStatus(job.target, 'pending');
+    await this.finishCancel(job, restored);
+  }
+
+  private async finishCancel(job: JobRow, restored: number): Promise<void> {
+    await this.p.jobs.setPhase(job.id, job.phase, 'cancelled');
+    this.log.log(`reshard ${job.id}: ${job.phase} → cancelled; ring v${restored} is the old ring`);
+  }
+
+  // ---- the arcs each shard serves
+
+  /**
+   * Sets the arcs the job's shards serve for one step, the side that stops taking writes
+   * first. Every step is idempotent, so a resumed job simply sets them again.
+   */
+  private async grant(job: JobRow, step: GrantStep): Promise<void> {
+    const grant = GRANTS[step];
+    const { sources, targets } = sides(job.moved);
+    for (const side of grantOrder(grant)) {
+      for (const shard of side === 'source' ? sources : targets) {
+        const arcs = shardGrants(job.old_points, job.new_points, grant, shard);
+        await this.p.arcs.setArcs(shard, arcs, lastVersion(job), `reshard ${job.id}: ${step}`, job.id);
+      }
+    }
+  }
+
+  // ---- ring versions
+
+  /**
+   * Publishes a ring version once per job step; a resumed job finds it recorded and moves on.
+   * Compare-and-set: it is published only on top of the version the job last published (or
+   * started from), so a job never stacks a ring onto one it did not expect.
+   */
+  private async publish(
+    job: JobRow,
+    key: VersionKey,
+    points: JobRow['old_points'],
+    transition: Transition | null,
+    reason: string,
+  ): Promise<number> {
+    const known = job.versions[key];
+    if (known !== undefined) return known;
+    const version = await this.p.ring.publish(job.id, key, lastVersion(job), points, transition, reason);
+    job.versions[key] = version;
+    this.log.log(`reshard ${job.id}: published ring v${version} (${reason})`);
+    await this.p.ring.refresh();
+    return version;
+  }
+
+  /**
+   * Waits until every live instance serves `version`. An instance that stops heartbeating
+   * stops serving within its own lease, so after twice that lease it no longer counts. The
+   * shards refuse whatever a lagging instance would do wrong; this wait only keeps those
+   * refusals (and their retries) rare. With `cancellable`, a cancel asked for meanwhile
+   * ends the wait, so an instance that never catches up cannot hold a cancel back.
+   */
+  private async awaitInstances(version: number, cancellable?: string): Promise<void> {
+    let lastLog = Date.now();
+    for (;;) {
+      await this.p.lease.check();
+      const lagging = await this.p.barrier.lagging(version);
+      if (lagging.length === 0) return;
+      if (cancellable && (await this.p.jobs.cancelRequested(cancellable))) throw new Cancelled();
+      if (Date.now() - lastLog > 5000) {
+        lastLog = Date.now();
+        this.log.log(`waiting for ${lagging.map((i) => `${i.id} (v${i.ring_version})`).join(', ')} to serve ring v${version}`);
+      }
+      await this.p.pacer.sleep(100);
+    }
+  }
+}
+
+/** The ring version a job last published, or the one it started from: what its next publication expects. */
+export function lastVersion(job: Pick<JobRow, 'base_version' | 'versions'>): number {
+  return Math.max(job.base_version, ...Object.values(job.versions).filter((v): v is number => v !== undefined));
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
