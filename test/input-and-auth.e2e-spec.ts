@@ -110,4 +110,59 @@ describe('authorization and bad input', () => {
       },
     );
   });
+
+  // Postgres text cannot hold NUL, and the driver writes an unpaired UTF-16 surrogate as
+  // U+FFFD, so such strings used to fail with a 500 or be stored as someone else's.
+  describe('strings Postgres cannot store faithfully', () => {
+    const jwt = new JwtService({ secret: 'test-secret' });
+    const json = (path: string, body: unknown, method: 'post' | 'patch' = 'post') =>
+      t.http[method](path).set(t.auth('alice')).send(body as object);
+    const form = (path: string, body: string, method: 'post' | 'patch' = 'post') =>
+      t.http[method](path).set(t.auth('alice')).type('form').send(body);
+    const messages = () => `/dialogs/${dialogId}/messages`;
+    const message = () => `/dialogs/${dialogId}/messages/${messageId}`;
+
+    const cases: Array<{ name: string; call: () => PromiseLike<{ status: number; body: Record<string, unknown> }>; status: number; message: RegExp }> = [
+      { name: 'NUL in a message text (JSON)', call: () => json(messages(), { text: 'a\u0000b' }), status: 400, message: /text.*NUL/ },
+      { name: 'NUL in a message text (form)', call: () => form(messages(), 'text=a%00b'), status: 400, message: /text.*NUL/ },
+      { name: 'NUL in a clientMessageId (JSON)', call: () => json(messages(), { text: 'x', clientMessageId: 'k\u0000' }), status: 400, message: /clientMessageId.*NUL/ },
+      { name: 'NUL in a clientMessageId (form)', call: () => form(messages(), 'text=x&clientMessageId=k%00'), status: 400, message: /clientMessageId.*NUL/ },
+      { name: 'NUL in a PATCH text (JSON)', call: () => json(message(), { text: '\u0000' }, 'patch'), status: 400, message: /text.*NUL/ },
+      { name: 'NUL in a PATCH text (form)', call: () => form(message(), 'text=%00', 'patch'), status: 400, message: /text.*NUL/ },
+      { name: 'NUL in a dialog title', call: () => json('/dialogs', { participantIds: ['bob'], title: 'lunch\u0000' }), status: 400, message: /title.*NUL/ },
+      { name: 'NUL in an OTUS text (form)', call: () => form('/dialog/bob/send', 'text=hi%00'), status: 400, message: /text.*NUL/ },
+      { name: 'a lone surrogate in a message text', call: () => json(messages(), { text: 'a\ud800b' }), status: 400, message: /text.*well-formed/ },
+      { name: 'a lone surrogate in a PATCH text', call: () => json(message(), { text: '\udc00' }, 'patch'), status: 400, message: /text.*well-formed/ },
+      { name: 'a lone surrogate in a clientMessageId', call: () => json(messages(), { text: 'x', clientMessageId: '\udbff' }), status: 400, message: /clientMessageId.*well-formed/ },
+      { name: 'a lone surrogate in a dialog title', call: () => json('/dialogs', { participantIds: ['bob'], title: 't\udfff' }), status: 400, message: /title.*well-formed/ },
+      { name: 'a lone surrogate in a participant id', call: () => json('/dialogs', { participantIds: ['b\ud800'] }), status: 400, message: /participantIds\[0\].*well-formed/ },
+      { name: 'a lone surrogate in an unknown property name', call: () => json(messages(), { text: 'x', ['\ud800']: 1 }), status: 400, message: /well-formed/ },
+      { name: 'a lone surrogate in an OTUS text', call: () => json('/dialog/bob/send', { text: '\ud800' }), status: 400, message: /text.*well-formed/ },
+      {
+        name: 'a token whose sub has a lone surrogate',
+        call: () => t.http.post('/dialogs').set('Authorization', `Bearer ${jwt.sign({ sub: 'mallory\ud800' })}`).send({ participantIds: ['bob'] }),
+        status: 401,
+        message: /token/,
+      },
+    ];
+
+    it.each(cases)('$name', async ({ call, status, message }) => {
+      expectError(await call(), status, message);
+    });
+
+    it('keeps two token subjects that differ only in a lone surrogate apart: neither gets in', async () => {
+      for (const sub of ['eve\ud800', 'eve\udc00']) {
+        expectError(await t.http.get('/dialogs').set('Authorization', `Bearer ${jwt.sign({ sub })}`), 401);
+      }
+    });
+
+    it('still stores any well-formed text exactly, pairs, joiners and control characters included', async () => {
+      const text = 'ok \ud83d\ude00 \u200d\u00e9\t\n\u0001 \u202e';
+      const sent = await json(messages(), { text, clientMessageId: '\ud83d\udd11-1' }).expect(201);
+      expect(sent.body.text).toBe(text);
+      const title = '\ud83c\udf55 night';
+      const dialog = await json('/dialogs', { participantIds: ['b\ud83d\ude00b'], title }).expect(201);
+      expect(dialog.body).toMatchObject({ title, participantIds: expect.arrayContaining(['b\ud83d\ude00b']) });
+    });
+  });
 });
