@@ -165,4 +165,26 @@ describe('authorization and bad input', () => {
       expect(dialog.body).toMatchObject({ title, participantIds: expect.arrayContaining(['b\ud83d\ude00b']) });
     });
   });
+
+  describe('deeply nested bodies', () => {
+    const nested = (depth: number) => `{"zz":${'['.repeat(depth)}${']'.repeat(depth)}}`;
+    const routes: Array<[string, 'post' | 'patch', () => string, { admin?: boolean }]> = [
+      ['POST /dialogs', 'post', () => '/dialogs', {}],
+      ['POST messages', 'post', () => `/dialogs/${dialogId}/messages`, {}],
+      ['PATCH a message', 'patch', () => `/dialogs/${dialogId}/messages/${messageId}`, {}],
+      ['POST OTUS send', 'post', () => '/dialog/bob/send', {}],
+      ['POST /admin/shards', 'post', () => '/admin/shards', { admin: true }],
+      ['POST /admin/reshard', 'post', () => '/admin/reshard', { admin: true }],
+      ['POST /admin/reshard/:id/cancel', 'post', () => '/admin/reshard/00000000-0000-4000-8000-000000000000/cancel', { admin: true }],
+    ];
+    const cases = routes.flatMap(([name, method, path, opts]) =>
+      // 30,000 levels still fit the 64 KiB body limit.
+      [300, 3000, 30_000].map((depth) => ({ name, method, path, opts, depth })),
+    );
+
+    it.each(cases)('$name refuses $depth levels with a 400', async ({ method, path, opts, depth }) => {
+      const res = await t.http[method](path()).set(t.auth('root', opts)).set('Content-Type', 'application/json').send(nested(depth));
+      expectError(res, 400, /nest/);
+    });
+  });
 });
