@@ -1,4 +1,5 @@
 import { JwtService } from '@nestjs/jwt';
+import fc from 'fast-check';
 import { startCluster, TestCluster } from './support/pg-cluster';
 import { startTestApp, TestApp } from './support/test-app';
 
@@ -185,6 +186,69 @@ describe('authorization and bad input', () => {
     it.each(cases)('$name refuses $depth levels with a 400', async ({ method, path, opts, depth }) => {
       const res = await t.http[method](path()).set(t.auth('root', opts)).set('Content-Type', 'application/json').send(nested(depth));
       expectError(res, 400, /nest/);
+    });
+  });
+
+  describe('malformed GET /dialogs cursors', () => {
+    const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
+    const uuid = '00000000-0000-4000-8000-000000000000';
+    const at = '2026-11-22 10:00:00.123456+00';
+    const cursors: Array<[string, string]> = [
+      ['numbers for both parts', b64([1, 'dialogs', 1, 2])],
+      ['words for both parts', b64([1, 'dialogs', 'x', 'y'])],
+      ['a date that is no timestamp', b64([1, 'dialogs', 'yesterday', uuid])],
+      ['month 13', b64([1, 'dialogs', '2026-13-01 00:00:00+00', uuid])],
+      ['February 30', b64([1, 'dialogs', '2026-02-30 00:00:00+00', uuid])],
+      ['hour 24', b64([1, 'dialogs', '2026-01-01 24:00:01+00', uuid])],
+      ['an offset of 99 hours', b64([1, 'dialogs', '2026-01-01 00:00:00+99', uuid])],
+      ['year zero', b64([1, 'dialogs', '0000-01-01 00:00:00+00', uuid])],
+      ['a timestamp with a NUL', b64([1, 'dialogs', `${at}\u0000`, uuid])],
+      ['a non-uuid id', b64([1, 'dialogs', at, 'not-a-uuid'])],
+      ['a uuid with a NUL', b64([1, 'dialogs', at, `${uuid}\u0000`])],
+      ['the parts swapped', b64([1, 'dialogs', uuid, at])],
+      ['an object part', b64([1, 'dialogs', { at }, uuid])],
+      ['a null part', b64([1, 'dialogs', null, uuid])],
+      ['three parts', b64([1, 'dialogs', at, uuid, uuid])],
+    ];
+
+    it.each(cursors)('400 for %s', async (_name, before) => {
+      expectError(await t.http.get('/dialogs').query({ before }).set(t.auth('alice')), 400, /cursor/);
+    });
+
+    it('answers 200 or 400 for any key, never a 5xx: the check and Postgres agree', async () => {
+      const pad = (n: number, width: number) => String(Math.abs(n)).padStart(width, '0');
+      // Timestamps near the accepted form, every field allowed out of range.
+      const nearTimestamp = fc
+        .tuple(
+          fc.integer({ min: 0, max: 10_999 }),
+          fc.integer({ min: 0, max: 13 }),
+          fc.integer({ min: 0, max: 32 }),
+          fc.integer({ min: 0, max: 25 }),
+          fc.integer({ min: 0, max: 61 }),
+          fc.integer({ min: 0, max: 61 }),
+          fc.integer({ min: -16, max: 16 }),
+          fc.option(fc.integer({ min: 0, max: 61 })),
+          fc.option(fc.integer({ min: 0, max: 9_999_999 })),
+        )
+        .map(([y, mo, d, h, mi, sec, off, offMin, frac]) =>
+          `${pad(y, 4)}-${pad(mo, 2)}-${pad(d, 2)} ${pad(h, 2)}:${pad(mi, 2)}:${pad(sec, 2)}` +
+          `${frac === null ? '' : `.${frac}`}${off < 0 ? '-' : '+'}${pad(off, 2)}${offMin === null ? '' : `:${pad(offMin, 2)}`}`,
+        );
+      const part = fc.oneof(nearTimestamp, fc.uuid(), fc.string({ maxLength: 40 }), fc.jsonValue({ maxDepth: 2 }));
+      await fc.assert(
+        fc.asyncProperty(part, part, async (a, b) => {
+          const res = await t.http.get('/dialogs').query({ before: b64([1, 'dialogs', a, b]) }).set(t.auth('alice'));
+          // A long key makes a cursor over the 512 characters `before` may have.
+          if (res.status !== 200) expectError(res, 400, /cursor|before/);
+        }),
+        { numRuns: 300 },
+      );
+    });
+
+    it('still accepts a well-formed key, in any offset Postgres prints', async () => {
+      for (const key of [at, '2026-11-22 10:00:00+00', '2026-11-22 15:30:00.5+05:30', '1901-12-13 20:45:52-00:09:21']) {
+        await t.http.get('/dialogs').query({ before: b64([1, 'dialogs', key, uuid]) }).set(t.auth('alice')).expect(200);
+      }
     });
   });
 });
