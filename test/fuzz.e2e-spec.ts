@@ -213,8 +213,10 @@ describe('fuzz: hostile input never gets a 5xx', () => {
       let sent = 0;
       for (let r = 0; r < ROUNDS; r++) {
         const requests = r === 0 ? [...specificCases(), ...round(strings)] : round(mutated(strings, random));
+        const roundStarted = Date.now();
         const responses = await client.all(requests, CONNECTIONS);
         sent += requests.length;
+        if (ROUNDS > 1) process.stderr.write(`fuzz: round ${r + 1}: ${requests.length} requests in ${((Date.now() - roundStarted) / 1000).toFixed(1)} s\n`);
         requests.forEach((req, i) => {
           const why = problem(req, responses[i]);
           if (why) failures.push(`${req.label} [${req.path.slice(0, 120)}] ${why}`);
