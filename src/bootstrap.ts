@@ -4,12 +4,16 @@ import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { AppModule } from './app.module';
 import { AllExceptionsFilter } from './common/all-exceptions.filter';
+import { CleanStringsPipe } from './common/clean-strings.pipe';
+import { DomainErrorCode, DomainException } from './common/domain.exception';
+import { MAX_BODY_DEPTH, nestsDeeperThan } from './common/json-depth';
 import { AppConfig, externalShards, ResolvedConfig } from './config/app-config';
 import { runMigrations } from './database/migrate';
 import { EmbeddedFleet } from './embedded/embedded-fleet';
 import { LogContext } from './observability/log-context';
 import { createLogger, PinoNestLogger, requestId } from './observability/logging';
 import { MetricsService } from './observability/metrics.service';
+import type { RawServerDefault } from 'fastify';
 import type { Logger as Pino } from 'pino';
 import { LatencyTracker } from './reshard/latency-tracker';
 import { ShardProvisioner } from './reshard/provisioner';
@@ -69,9 +73,24 @@ export async function createApp(
     new FastifyAdapter({ bodyLimit: BODY_LIMIT, genReqId: requestId }),
     { logger: new PinoNestLogger(logger) },
   );
+  // Fastify's own JSON parser (with its __proto__ and constructor checks), then a depth
+  // limit: validation recurses into the parsed body, and a few thousand nested arrays in
+  // an unknown property overflowed the stack, a 500 on every body-taking route.
+  const parseJson = app.getHttpAdapter().getInstance().getDefaultJsonParser('error', 'error');
+  app.useBodyParser<RawServerDefault>('application/json', { bodyLimit: BODY_LIMIT }, (request, body, done) => {
+    // Typed for a string, it takes the Buffer Nest hands over as its own default parser does.
+    parseJson(request, body as unknown as string, (err, parsed) => {
+      if (err) return done(err, undefined);
+      if (nestsDeeperThan(parsed, MAX_BODY_DEPTH)) {
+        return done(new DomainException(DomainErrorCode.InvalidInput, `the JSON body nests deeper than ${MAX_BODY_DEPTH} levels`), undefined);
+      }
+      done(null, parsed);
+    });
+  });
   const metrics = app.get(MetricsService);
   app.useGlobalFilters(new AllExceptionsFilter(metrics));
   app.useGlobalPipes(
+    new CleanStringsPipe(),
     new ValidationPipe({ whitelist: true, forbidNonWhitelisted: true, transform: true, stopAtFirstError: false }),
   );
   const document = SwaggerModule.createDocument(

@@ -1,4 +1,5 @@
 import { JwtService } from '@nestjs/jwt';
+import fc from 'fast-check';
 import { startCluster, TestCluster } from './support/pg-cluster';
 import { startTestApp, TestApp } from './support/test-app';
 
@@ -109,5 +110,145 @@ describe('authorization and bad input', () => {
         expectError(await call(), status, message);
       },
     );
+  });
+
+  // Postgres text cannot hold NUL, and the driver writes an unpaired UTF-16 surrogate as
+  // U+FFFD, so such strings used to fail with a 500 or be stored as someone else's.
+  describe('strings Postgres cannot store faithfully', () => {
+    const jwt = new JwtService({ secret: 'test-secret' });
+    const json = (path: string, body: unknown, method: 'post' | 'patch' = 'post') =>
+      t.http[method](path).set(t.auth('alice')).send(body as object);
+    const form = (path: string, body: string, method: 'post' | 'patch' = 'post') =>
+      t.http[method](path).set(t.auth('alice')).type('form').send(body);
+    const messages = () => `/dialogs/${dialogId}/messages`;
+    const message = () => `/dialogs/${dialogId}/messages/${messageId}`;
+
+    const cases: Array<{ name: string; call: () => PromiseLike<{ status: number; body: Record<string, unknown> }>; status: number; message: RegExp }> = [
+      { name: 'NUL in a message text (JSON)', call: () => json(messages(), { text: 'a\u0000b' }), status: 400, message: /text.*NUL/ },
+      { name: 'NUL in a message text (form)', call: () => form(messages(), 'text=a%00b'), status: 400, message: /text.*NUL/ },
+      { name: 'NUL in a clientMessageId (JSON)', call: () => json(messages(), { text: 'x', clientMessageId: 'k\u0000' }), status: 400, message: /clientMessageId.*NUL/ },
+      { name: 'NUL in a clientMessageId (form)', call: () => form(messages(), 'text=x&clientMessageId=k%00'), status: 400, message: /clientMessageId.*NUL/ },
+      { name: 'NUL in a PATCH text (JSON)', call: () => json(message(), { text: '\u0000' }, 'patch'), status: 400, message: /text.*NUL/ },
+      { name: 'NUL in a PATCH text (form)', call: () => form(message(), 'text=%00', 'patch'), status: 400, message: /text.*NUL/ },
+      { name: 'NUL in a dialog title', call: () => json('/dialogs', { participantIds: ['bob'], title: 'lunch\u0000' }), status: 400, message: /title.*NUL/ },
+      { name: 'NUL in an OTUS text (form)', call: () => form('/dialog/bob/send', 'text=hi%00'), status: 400, message: /text.*NUL/ },
+      { name: 'a lone surrogate in a message text', call: () => json(messages(), { text: 'a\ud800b' }), status: 400, message: /text.*well-formed/ },
+      { name: 'a lone surrogate in a PATCH text', call: () => json(message(), { text: '\udc00' }, 'patch'), status: 400, message: /text.*well-formed/ },
+      { name: 'a lone surrogate in a clientMessageId', call: () => json(messages(), { text: 'x', clientMessageId: '\udbff' }), status: 400, message: /clientMessageId.*well-formed/ },
+      { name: 'a lone surrogate in a dialog title', call: () => json('/dialogs', { participantIds: ['bob'], title: 't\udfff' }), status: 400, message: /title.*well-formed/ },
+      { name: 'a lone surrogate in a participant id', call: () => json('/dialogs', { participantIds: ['b\ud800'] }), status: 400, message: /participantIds\[0\].*well-formed/ },
+      { name: 'a lone surrogate in an unknown property name', call: () => json(messages(), { text: 'x', ['\ud800']: 1 }), status: 400, message: /well-formed/ },
+      { name: 'a lone surrogate in an OTUS text', call: () => json('/dialog/bob/send', { text: '\ud800' }), status: 400, message: /text.*well-formed/ },
+      {
+        name: 'a token whose sub has a lone surrogate',
+        call: () => t.http.post('/dialogs').set('Authorization', `Bearer ${jwt.sign({ sub: 'mallory\ud800' })}`).send({ participantIds: ['bob'] }),
+        status: 401,
+        message: /token/,
+      },
+    ];
+
+    it.each(cases)('$name', async ({ call, status, message }) => {
+      expectError(await call(), status, message);
+    });
+
+    it('keeps two token subjects that differ only in a lone surrogate apart: neither gets in', async () => {
+      for (const sub of ['eve\ud800', 'eve\udc00']) {
+        expectError(await t.http.get('/dialogs').set('Authorization', `Bearer ${jwt.sign({ sub })}`), 401);
+      }
+    });
+
+    it('still stores any well-formed text exactly, pairs, joiners and control characters included', async () => {
+      const text = 'ok \ud83d\ude00 \u200d\u00e9\t\n\u0001 \u202e';
+      const sent = await json(messages(), { text, clientMessageId: '\ud83d\udd11-1' }).expect(201);
+      expect(sent.body.text).toBe(text);
+      const title = '\ud83c\udf55 night';
+      const dialog = await json('/dialogs', { participantIds: ['b\ud83d\ude00b'], title }).expect(201);
+      expect(dialog.body).toMatchObject({ title, participantIds: expect.arrayContaining(['b\ud83d\ude00b']) });
+    });
+  });
+
+  describe('deeply nested bodies', () => {
+    const nested = (depth: number) => `{"zz":${'['.repeat(depth)}${']'.repeat(depth)}}`;
+    const routes: Array<[string, 'post' | 'patch', () => string, { admin?: boolean }]> = [
+      ['POST /dialogs', 'post', () => '/dialogs', {}],
+      ['POST messages', 'post', () => `/dialogs/${dialogId}/messages`, {}],
+      ['PATCH a message', 'patch', () => `/dialogs/${dialogId}/messages/${messageId}`, {}],
+      ['POST OTUS send', 'post', () => '/dialog/bob/send', {}],
+      ['POST /admin/shards', 'post', () => '/admin/shards', { admin: true }],
+      ['POST /admin/reshard', 'post', () => '/admin/reshard', { admin: true }],
+      ['POST /admin/reshard/:id/cancel', 'post', () => '/admin/reshard/00000000-0000-4000-8000-000000000000/cancel', { admin: true }],
+    ];
+    const cases = routes.flatMap(([name, method, path, opts]) =>
+      // 30,000 levels still fit the 64 KiB body limit.
+      [300, 3000, 30_000].map((depth) => ({ name, method, path, opts, depth })),
+    );
+
+    it.each(cases)('$name refuses $depth levels with a 400', async ({ method, path, opts, depth }) => {
+      const res = await t.http[method](path()).set(t.auth('root', opts)).set('Content-Type', 'application/json').send(nested(depth));
+      expectError(res, 400, /nest/);
+    });
+  });
+
+  describe('malformed GET /dialogs cursors', () => {
+    const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
+    const uuid = '00000000-0000-4000-8000-000000000000';
+    const at = '2026-11-22 10:00:00.123456+00';
+    const cursors: Array<[string, string]> = [
+      ['numbers for both parts', b64([1, 'dialogs', 1, 2])],
+      ['words for both parts', b64([1, 'dialogs', 'x', 'y'])],
+      ['a date that is no timestamp', b64([1, 'dialogs', 'yesterday', uuid])],
+      ['month 13', b64([1, 'dialogs', '2026-13-01 00:00:00+00', uuid])],
+      ['February 30', b64([1, 'dialogs', '2026-02-30 00:00:00+00', uuid])],
+      ['hour 24', b64([1, 'dialogs', '2026-01-01 24:00:01+00', uuid])],
+      ['an offset of 99 hours', b64([1, 'dialogs', '2026-01-01 00:00:00+99', uuid])],
+      ['year zero', b64([1, 'dialogs', '0000-01-01 00:00:00+00', uuid])],
+      ['a timestamp with a NUL', b64([1, 'dialogs', `${at}\u0000`, uuid])],
+      ['a non-uuid id', b64([1, 'dialogs', at, 'not-a-uuid'])],
+      ['a uuid with a NUL', b64([1, 'dialogs', at, `${uuid}\u0000`])],
+      ['the parts swapped', b64([1, 'dialogs', uuid, at])],
+      ['an object part', b64([1, 'dialogs', { at }, uuid])],
+      ['a null part', b64([1, 'dialogs', null, uuid])],
+      ['three parts', b64([1, 'dialogs', at, uuid, uuid])],
+    ];
+
+    it.each(cursors)('400 for %s', async (_name, before) => {
+      expectError(await t.http.get('/dialogs').query({ before }).set(t.auth('alice')), 400, /cursor/);
+    });
+
+    it('answers 200 or 400 for any key, never a 5xx: the check and Postgres agree', async () => {
+      const pad = (n: number, width: number) => String(Math.abs(n)).padStart(width, '0');
+      // Timestamps near the accepted form, every field allowed out of range.
+      const nearTimestamp = fc
+        .tuple(
+          fc.integer({ min: 0, max: 10_999 }),
+          fc.integer({ min: 0, max: 13 }),
+          fc.integer({ min: 0, max: 32 }),
+          fc.integer({ min: 0, max: 25 }),
+          fc.integer({ min: 0, max: 61 }),
+          fc.integer({ min: 0, max: 61 }),
+          fc.integer({ min: -16, max: 16 }),
+          fc.option(fc.integer({ min: 0, max: 61 })),
+          fc.option(fc.integer({ min: 0, max: 9_999_999 })),
+        )
+        .map(([y, mo, d, h, mi, sec, off, offMin, frac]) =>
+          `${pad(y, 4)}-${pad(mo, 2)}-${pad(d, 2)} ${pad(h, 2)}:${pad(mi, 2)}:${pad(sec, 2)}` +
+          `${frac === null ? '' : `.${frac}`}${off < 0 ? '-' : '+'}${pad(off, 2)}${offMin === null ? '' : `:${pad(offMin, 2)}`}`,
+        );
+      const part = fc.oneof(nearTimestamp, fc.uuid(), fc.string({ maxLength: 40 }), fc.jsonValue({ maxDepth: 2 }));
+      await fc.assert(
+        fc.asyncProperty(part, part, async (a, b) => {
+          const res = await t.http.get('/dialogs').query({ before: b64([1, 'dialogs', a, b]) }).set(t.auth('alice'));
+          // A long key makes a cursor over the 512 characters `before` may have.
+          if (res.status !== 200) expectError(res, 400, /cursor|before/);
+        }),
+        { numRuns: 300 },
+      );
+    });
+
+    it('still accepts a well-formed key, in any offset Postgres prints', async () => {
+      for (const key of [at, '2026-11-22 10:00:00+00', '2026-11-22 15:30:00.5+05:30', '1901-12-13 20:45:52-00:09:21']) {
+        await t.http.get('/dialogs').query({ before: b64([1, 'dialogs', key, uuid]) }).set(t.auth('alice')).expect(200);
+      }
+    });
   });
 });

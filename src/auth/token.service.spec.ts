@@ -41,3 +41,21 @@ describe('TokenService roles', () => {
     expect(sut.verify(`${token.slice(0, -2)}xx`)).toBeNull();
   });
 });
+
+describe('TokenService user ids', () => {
+  const jwt = new JwtService({ secret: 's', signOptions: { algorithm: 'HS256' } });
+  const sut = new TokenService(jwt);
+
+  // The driver would store either as U+FFFD: two subjects, one participant.
+  it.each([['a lone high surrogate', 'eve\ud800'], ['a lone low surrogate', 'eve\udc00'], ['NUL', 'eve\u0000']])(
+    'refuses a sub with %s',
+    (_name, sub) => {
+      expect(sut.verify(jwt.sign({ sub }))).toBeNull();
+      expect(() => sut.sign(sub)).toThrow(/well-formed/);
+    },
+  );
+
+  it('accepts a sub with a surrogate pair', () => {
+    expect(sut.verify(jwt.sign({ sub: 'eve\ud83d\ude00' }))).toEqual({ id: 'eve\ud83d\ude00', admin: false, viewer: false });
+  });
+});

@@ -1,11 +1,22 @@
 import { Injectable } from '@nestjs/common';
 import { JwtService } from '@nestjs/jwt';
 import { LRUCache } from 'lru-cache';
+import { isCleanString } from '../common/clean-strings.pipe';
 import { AuthUser } from './auth.decorators';
 
-/** User ids are opaque strings of 1 to 64 characters (the OTUS spec's UserId). */
+/**
+ * User ids are opaque strings of 1 to 64 characters (the OTUS spec's UserId), with no control
+ * characters, and well-formed: an unpaired surrogate would be stored as U+FFFD, making two
+ * token subjects one participant.
+ */
 export function isUserId(value: unknown): value is string {
-  return typeof value === 'string' && value.length >= 1 && value.length <= 64 && !/[\u0000-\u001f\u007f]/.test(value);
+  return (
+    typeof value === 'string' &&
+    value.length >= 1 &&
+    value.length <= 64 &&
+    !/[\u0000-\u001f\u007f]/.test(value) &&
+    isCleanString(value)
+  );
 }
 
 // Clients send the same token on every request; one HMAC check per token is enough, then the
@@ -19,7 +30,7 @@ export class TokenService {
   constructor(private readonly jwt: JwtService) {}
 
   sign(userId: string, options: { admin?: boolean; viewer?: boolean; expiresIn?: string } = {}): string {
-    if (!isUserId(userId)) throw new Error('a user id is 1 to 64 characters with no control characters');
+    if (!isUserId(userId)) throw new Error('a user id is 1 to 64 characters of well-formed Unicode with no control characters');
     if (options.admin && options.viewer) throw new Error('a token is either admin or viewer, not both');
     const payload: Record<string, unknown> = { sub: userId };
     if (options.admin) payload.role = 'admin';

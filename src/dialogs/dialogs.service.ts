@@ -2,8 +2,9 @@ import { Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
 import { AuthUser } from '../auth/auth.decorators';
-import { decodeCursor, encodeCursor } from '../common/cursor';
+import { decodeCursor, encodeCursor, isPgTimestamptz } from '../common/cursor';
 import { DomainErrorCode, DomainException } from '../common/domain.exception';
+import { isUuid } from '../common/uuid.pipe';
 import { DialogAccessService } from './dialog-access.service';
 import { CreateDialogDto, DialogDto, DialogPageDto } from './dialog.dto';
 import { DialogRow, DialogsRepository } from './dialogs.repository';
@@ -55,7 +56,7 @@ export class DialogsService {
   }
 
   async list(user: AuthUser, limit: number, cursor?: string): Promise<DialogPageDto> {
-    const after = cursor ? decodeCursor('dialogs', cursor, 2) : undefined;
+    const after = cursor ? decodeCursor('dialogs', cursor, [isPgTimestamptz, isUuid]) : undefined;
     const rows = await this.dialogs.listForUser(
       user.id,
       limit + 1,

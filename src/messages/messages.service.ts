@@ -99,8 +99,7 @@ export class MessagesService {
   async newest(dialogId: string, limit: number, before?: string, log: LogContext = {}): Promise<PageRow[]> {
     let beforeId: string | undefined;
     if (before) {
-      [beforeId] = decodeCursor('messages', before, 1);
-      if (!isUuid(beforeId)) throw new DomainException(DomainErrorCode.InvalidCursor, 'cursor is not valid for this listing');
+      [beforeId] = decodeCursor('messages', before, [isUuid]);
     }
     return this.onRoute(
       dialogId,
