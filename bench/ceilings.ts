@@ -47,10 +47,10 @@ function rawRepository(pools: Map<string, Pool>): MessagesRepository {
   return new MessagesRepository(registry as unknown as ShardRegistry);
 }
 
-function pools(ctx: CeilingContext, shards: string[]): Map<string, Pool> {
+function pools(ctx: CeilingContext, shards: string[], options?: string): Map<string, Pool> {
   return new Map(
     shards.map((s) => {
-      const pool = new Pool({ connectionString: ctx.shardUrls.get(s)!, max: ctx.concurrency });
+      const pool = new Pool({ connectionString: ctx.shardUrls.get(s)!, max: ctx.concurrency, options });
       // An idle client of a server that shuts down (Ctrl-C) emits an error; without a listener it kills the bench.
       pool.on('error', () => undefined);
       return [s, pool];
@@ -143,5 +143,65 @@ export async function compareList(ctx: CeilingContext, dialogs: BenchDialog[], l
     return compare(raw, api);
   } finally {
     await Promise.all([...shardPools.values()].map((p) => p.end()));
+  }
+}
+
+/** The shards' ownership check, measured on the raw path: with it, and with it switched off. */
+export interface OwnershipCost {
+  insert: { with: Side; without: Side; ratio: number };
+  page: { with: Side; without: Side; ratio: number };
+}
+
+/**
+ * 5. What the ownership check costs Postgres: single-row inserts with the trigger's check
+ * and with the check skipped (the session's `chat.ownership_bypass`, which returns before
+ * the advisory lock and the lookup), and the newest-50 page with its one-time filter and
+ * the same query without it. Raw pg only, so nothing but the check differs.
+ */
+export async function measureOwnership(ctx: CeilingContext, dialogs: BenchDialog[], onSource: BenchDialog[], limit = 50): Promise<OwnershipCost> {
+  const shards = [...new Set(dialogs.map((d) => d.shard))];
+  const sides = async (label: string, op: (bypass: boolean) => (d: BenchDialog) => Promise<void>, from: BenchDialog[]) => {
+    const out: Side[] = [];
+    for (const bypass of [false, true]) {
+      ctx.log(`ownership: ${label} ${bypass ? 'without' : 'with'} the check, ${ctx.concurrency} concurrent for ${ctx.measureS} s`);
+      out.push(await measure(ctx, (recorder, seconds) => closedLoop(recorder, ctx.concurrency, seconds, () => op(bypass)(pick(from)))));
+    }
+    return { with: out[0], without: out[1], ratio: out[1].summary.rps > 0 ? out[0].summary.rps / out[1].summary.rps : 0 };
+  };
+  const checked = pools(ctx, shards);
+  const bypassed = pools(ctx, shards, '-c chat.ownership_bypass=on');
+  try {
+    const insert = await sides(
+      'insert',
+      (bypass) => async (d) => {
+        const id = uuidv7();
+        await (bypass ? bypassed : checked)
+          .get(d.shard)!
+          .query({
+            name: 'bench_insert',
+            text: 'INSERT INTO messages (dialog_id, id, ring_hash, author_id, text, created_at) VALUES ($1, $2, $3, $4, $5, $6)',
+            values: [d.id, id, d.hash, pick(d.members), messageText(), uuidv7Time(id)],
+          });
+      },
+      dialogs,
+    );
+    const page = await sides(
+      'page',
+      (bypass) => async (d) => {
+        const check = bypass ? '' : `AND shard_serves($3, 'read-alone')`;
+        const { rows } = await checked.get(d.shard)!.query({
+          name: bypass ? 'bench_page_bare' : 'bench_page_checked',
+          text: `SELECT id, dialog_id, author_id, text, edited_at, deleted_at FROM messages
+                 WHERE dialog_id = $1 AND deleted_at IS NULL ${check} ORDER BY id DESC LIMIT $2`,
+          values: bypass ? [d.id, limit + 1] : [d.id, limit + 1, d.hash],
+        });
+        if (rows.length === 0) throw new Error(`dialog ${d.id} has no messages`);
+      },
+      onSource,
+    );
+    ctx.log(`ownership: insert ${insert.ratio.toFixed(3)}×, page ${page.ratio.toFixed(3)}× of the unchecked rate`);
+    return { insert, page };
+  } finally {
+    await Promise.all([...checked.values(), ...bypassed.values()].map((p) => p.end()));
   }
 }

@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import { loadConfig } from '../src/config/app-config';
 import { arcSegments, freshRing, midpointSplit, planRingChange, Ring, RingPoint } from '../src/ring';
 import { Api } from './api';
-import { compareList, compareSend, CeilingContext, Comparison } from './ceilings';
+import { compareList, compareSend, CeilingContext, Comparison, measureOwnership } from './ceilings';
 import { writeCharts } from './charts';
 import { checkExactlyOnce, countRows } from './check';
 import { measureCopyPipe } from './copy-ceiling';
@@ -119,7 +119,8 @@ async function measureCeilings(setup: Setup, opts: BenchOptions, data: Data) {
   const rowsOnSource = await countRows(new Map([[SOURCE, setup.shardUrl(SOURCE)]]));
   const list = await compareList(ctx, data.onSource);
   setup.service.assertAlive('the list measurements');
-  return { send, list, rowsOnSource };
+  const ownership = await measureOwnership(ctx, data.dialogs, data.onSource);
+  return { send, list, rowsOnSource, ownership };
 }
 
 /** 3: the COPY ceiling between the split's two servers, the split under load, and the exactly-once check. */
@@ -160,7 +161,7 @@ async function main(opts: BenchOptions, cleanup: Cleanup): Promise<number> {
   const setup = await startEverything(opts, cleanup);
   const machine = await describeMachine(setup.shardUrl(SOURCE));
   const data = await seedData(setup, opts);
-  const { send, list, rowsOnSource } = await measureCeilings(setup, opts, data);
+  const { send, list, rowsOnSource, ownership } = await measureCeilings(setup, opts, data);
   const { pipe, reshard, check, rowsOnSourceAtSplit } = await measureSplit(setup, opts, data, send, list);
   const profiled = opts.profile
     ? await profileService({
@@ -193,6 +194,7 @@ async function main(opts: BenchOptions, cleanup: Cleanup): Promise<number> {
     routing,
     send,
     list,
+    ownership,
     pipe,
     reshard,
     check,

@@ -2,6 +2,7 @@ import { Client } from 'pg';
 import { ringHash } from '../src/ring';
 import { eventually } from './support/eventually';
 import { startCluster, TestCluster } from './support/pg-cluster';
+import { HarnessProvisioner } from './support/provisioner';
 import { admin, FAST_RING, getJob, inSplitArc, readAll, waitForJob } from './support/reshard';
 import { sql, startTestApp, TestApp } from './support/test-app';
 
@@ -20,11 +21,15 @@ async function dialogsWhere(t: TestApp, n: number, where: (id: string) => boolea
   return out;
 }
 
-async function withCluster(env: NodeJS.ProcessEnv, body: (t: TestApp, cluster: TestCluster) => Promise<void>): Promise<void> {
+async function withCluster(
+  env: NodeJS.ProcessEnv,
+  body: (t: TestApp, cluster: TestCluster) => Promise<void>,
+  provisioner?: (cluster: TestCluster) => HarnessProvisioner,
+): Promise<void> {
   const cluster = await startCluster({ shards: 3 });
   let t: TestApp | undefined;
   try {
-    t = await startTestApp(cluster, { ...FAST_RING, SHARD_URLS: cluster.shardUrls.slice(0, 2).join(','), ...env });
+    t = await startTestApp(cluster, { ...FAST_RING, SHARD_URLS: cluster.shardUrls.slice(0, 2).join(','), ...env }, provisioner?.(cluster) ?? null);
     await t.http.post('/admin/shards').set(admin(t)).send({ name: 'shard-2', url: cluster.shardUrls[2] }).expect(201);
     await body(t, cluster);
   } finally {
@@ -160,6 +165,8 @@ describe('resharding faults', () => {
       const shards = (await t.http.get('/admin/shards').set(admin(t)).expect(200)).body as Array<{ name: string }>;
       expect(shards.map((s) => s.name).sort()).toEqual(['shard-0', 'shard-2']);
       for (const dialogId of dialogs) expect(await readAll(t, dialogId)).toHaveLength(2);
+      // The source's server was really stopped when it was retired, before the resumed cleanup.
+      await expect(sql(cluster.shardUrls[1], 'SELECT 1')).rejects.toThrow();
       // The target serves the whole arc as its owner, and owns it on the ring.
       expect(await sql(cluster.shardUrls[2], 'SELECT from_hash::text, to_hash::text, mode FROM shard_arcs ORDER BY from_hash')).toEqual([
         { from_hash: '2147483647', to_hash: '4294967296', mode: 'owner' },
@@ -169,6 +176,6 @@ describe('resharding faults', () => {
         { point: 0, shard: 'shard-0' },
         { point: 2147483647, shard: 'shard-2' },
       ]);
-    });
+    }, (cluster) => new HarnessProvisioner({ 'shard-1': cluster.shards[1] }));
   });
 });

@@ -1,28 +1,7 @@
-import { ShardProvisioner } from '../src/reshard/provisioner';
-import { PgServer } from './support/pg-server';
 import { startCluster, TestCluster } from './support/pg-cluster';
+import { HarnessProvisioner } from './support/provisioner';
 import { admin, countRows, FAST_RING, readAll, seed, waitForJob } from './support/reshard';
 import { sql, startTestApp, TestApp } from './support/test-app';
-
-/** Makes target databases on demand, as the embedded default does, from the test harness. */
-class HarnessProvisioner implements ShardProvisioner {
-  readonly servers = new Map<string, PgServer>();
-  readonly retired: string[] = [];
-
-  async provision(name: string): Promise<string> {
-    const server = await PgServer.start({ name });
-    this.servers.set(name, server);
-    return server.url('messagedb');
-  }
-
-  async retire(name: string): Promise<void> {
-    this.retired.push(name);
-  }
-
-  async destroy(): Promise<void> {
-    await Promise.all([...this.servers.values()].map((s) => s.destroy()));
-  }
-}
 
 describe("move a shard's whole arc to a fresh database", () => {
   let cluster: TestCluster;

@@ -5,8 +5,9 @@ import { startTestApp, TestApp } from './support/test-app';
 /**
  * The promise of the product: a shard splits while 50 writers keep sending through two
  * instances, one of which learns of ring changes late (no LISTEN, slow polling), so it
- * writes into the fenced source and must reload and retry. Every acknowledged message is
- * then readable exactly once, in order, through either instance, and no request failed.
+ * writes into the source after it stopped taking the arc's writes, is refused there, and must
+ * reload and retry. Every acknowledged message is then readable exactly once, in order,
+ * through either instance, and no request failed.
  */
 describe('split under load through two instances', () => {
   let cluster: TestCluster;

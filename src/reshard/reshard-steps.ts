@@ -194,11 +194,11 @@ export class ReshardSteps {
     for (;;) {
       const job = await this.p.jobs.get(jobId);
       if (!job) return;
+      await this.p.lease.check();
       if (job.cancel_requested && CANCELLABLE_PHASES.includes(job.phase)) {
         await this.cancel(job);
         return;
       }
-      await this.p.lease.check();
       if (job.error) await this.p.jobs.setError(job.id, null);
       try {
         switch (job.phase) {
@@ -528,8 +528,4 @@ export class ReshardSteps {
 /** The ring version a job last published, or the one it started from: what its next publication expects. */
 export function lastVersion(job: Pick<JobRow, 'base_version' | 'versions'>): number {
   return Math.max(job.base_version, ...Object.values(job.versions).filter((v): v is number => v !== undefined));
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }

@@ -10,7 +10,7 @@ import { ShardRegistry } from '../shards/shard-registry';
 import { LatencyTracker } from './latency-tracker';
 import { SHARD_PROVISIONER, ShardProvisioner } from './provisioner';
 import { ReshardJobRepository } from './reshard-job.repository';
-import { ReshardPorts, ReshardSteps } from './reshard-steps';
+import { ReshardSteps } from './reshard-steps';
 import { ShardOpsRepository } from './shard-ops.repository';
 
 /** This runner may no longer drive the job: the service is stopping. */
@@ -38,10 +38,10 @@ export class ReshardRunner implements OnApplicationBootstrap, OnApplicationShutd
     private readonly jobs: ReshardJobRepository,
     private readonly rings: RingRepository,
     private readonly ring: RingService,
-    private readonly db: DialogDb,
-    private readonly ops: ShardOpsRepository,
+    db: DialogDb,
+    ops: ShardOpsRepository,
     private readonly registry: ShardRegistry,
-    private readonly latency: LatencyTracker,
+    latency: LatencyTracker,
     metrics: MetricsService,
     @Optional() @Inject(SHARD_PROVISIONER) private readonly provisioner: ShardProvisioner | null,
   ) {

@@ -34,10 +34,6 @@ const OWNERSHIP_LOCK = 7_240_003;
 const ARCS_LOCK_TIMEOUT_MS = 500;
 const ARCS_ATTEMPTS = 6;
 
-export interface ServedArc extends ArcGrant {
-  copiedBelow: number | null;
-}
-
 /** The SQL resharding runs on shards: arcs served, range scans in (ring_hash, id) order, bulk moves. */
 @Injectable()
 export class ShardOpsRepository {
@@ -79,21 +75,6 @@ export class ShardOpsRepository {
       await writeArcs(tx, grants, ringVersion, 'first start', null);
       return true;
     });
-  }
-
-  /** What the shard serves now, for operators and tests. */
-  async arcs(shard: string): Promise<ServedArc[]> {
-    const rows = await this.shards.query<{ from_hash: string; to_hash: string; mode: ArcGrant['mode']; copied_below: string | null }>(
-      shard,
-      'SELECT from_hash, to_hash, mode, copied_below FROM shard_arcs ORDER BY from_hash',
-      [],
-    );
-    return rows.map((r) => ({
-      from: Number(r.from_hash),
-      to: Number(r.to_hash),
-      mode: r.mode,
-      copiedBelow: r.copied_below === null ? null : Number(r.copied_below),
-    }));
   }
 
   async count(shard: string, segment: Segment): Promise<number> {

@@ -52,8 +52,9 @@ export function routeDialog(state: RingState, dialogId: string): Route {
   const moving = state.transition?.moved.find((arc) => arcContains(arc, hash));
   if (moving) {
     if (state.transition!.mode === 'write-source') return { dialogId, hash, write: moving.source, reads: [moving.source, moving.target] };
-    // The source is fenced before the copy starts, so once the copier is past a hash the
-    // target holds all of that dialog's messages: one shard to read, as after cutover.
+    // The source takes no writes of the arc from the copy step on, so once the copier is past a
+    // hash the target holds all of that dialog's messages: one shard to read, as after cutover
+    // (and the target itself refuses such a read until its copy is past the hash).
     const copied = state.copied && copiedPast(state.transition!.moved, state.copied, hash);
     return { dialogId, hash, write: moving.target, reads: copied ? [moving.target] : [moving.target, moving.source] };
   }

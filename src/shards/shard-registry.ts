@@ -100,7 +100,11 @@ export class ShardRegistry implements OnApplicationShutdown {
     values: unknown[],
     statementName?: string,
   ): Promise<R[]> {
-    const { pool } = this.get(name);
+    const shard = this.shards.get(name);
+    // A route names a shard this instance no longer knows (a move retired it while the
+    // request waited): the ring has moved on, exactly as when a shard refuses.
+    if (!shard) throw new OwnershipError(name, 'statement: the shard is no longer registered');
+    const { pool } = shard;
     const timer = this.metrics.shardQuerySeconds.startTimer({ shard: name });
     let outcome = 'ok';
     try {
