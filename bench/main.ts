@@ -6,6 +6,7 @@ import * as path from 'node:path';
 import { loadConfig } from '../src/config/app-config';
 import { arcSegments, freshRing, midpointSplit, planRingChange, Ring, RingPoint } from '../src/ring';
 import { Api } from './api';
+import { randomHashes, simulateBalance } from './balance';
 import { compareList, compareSend, CeilingContext, Comparison, measureOwnership } from './ceilings';
 import { writeCharts } from './charts';
 import { checkExactlyOnce, countRows } from './check';
@@ -19,7 +20,7 @@ import { profileService } from './profile-run';
 import { BenchResults, renderReport } from './report';
 import { splitUnderLoad } from './reshard';
 import { measureJwt, measureRouting } from './routing';
-import { copyRatio, p99Growth, TARGETS } from './verdicts';
+import { copyRatio, p99Growth, TARGETS, verdicts } from './verdicts';
 import { BenchDialog, createDialogs, loadHistory } from './seed';
 import { RssSampler, ServiceEnv, ServiceProcess, ServiceSlot } from './service';
 
@@ -156,6 +157,8 @@ async function main(opts: BenchOptions, cleanup: Cleanup): Promise<number> {
   log(`${opts.quick ? 'quick' : 'full'} run: ${opts.dialogs} dialogs, ${opts.rows} rows on ${SOURCE}, ${opts.measureS} s per measurement`);
   // 4 first: micro-benchmarks, while nothing else of ours runs.
   const routing = { ...measureRouting(), jwt: measureJwt() };
+  const balance = simulateBalance(randomHashes(opts.quick ? 1_000_000 : 10_000_000), 64);
+  log(`balance: ${balance.dialogs} dialogs, ${balance.steps.map((s) => `${s.shards} shards max/mean ${s.maxOverMean.toFixed(2)}`).join(', ')}; moved from other shards: ${balance.movedFromOthers}`);
   log(`routing: ${routing.lookups.map((l) => `${l.shards} shards ${l.ownerOfNs.toFixed(1)} ns`).join(', ')}; JWT verify ${routing.jwt.stringSecretUs.toFixed(0)} µs`);
 
   const setup = await startEverything(opts, cleanup);
@@ -195,6 +198,7 @@ async function main(opts: BenchOptions, cleanup: Cleanup): Promise<number> {
     send,
     list,
     ownership,
+    balance,
     pipe,
     reshard,
     check,
@@ -208,6 +212,9 @@ async function main(opts: BenchOptions, cleanup: Cleanup): Promise<number> {
   };
   if (setup.activity.error) log(`warning: sampling Postgres activity failed at least once: ${setup.activity.error}`);
   await writeReport(opts, results, setup.rss);
+  // The verdict, so nobody has to open the report to see it; the exit code stays "did it break".
+  for (const v of verdicts(results)) log(`${v.pass ? 'PASS' : 'MISS'}  ${v.name}: ${v.measured} (goal ${v.target})`);
+  log(`ownership check on raw pg: insert ${results.ownership.insert.ratio.toFixed(3)}×, page ${results.ownership.page.ratio.toFixed(3)}× of the unchecked rate`);
 
   const broke = reshard.job.phase !== 'done' || !check.ok || (profiled !== null && profiled.splitJob.phase !== 'done');
   if (broke) log(`BROKEN: job ${reshard.job.phase}; profiled split ${profiled?.splitJob.phase ?? '-'}; ${check.problems.join('; ')}`);

@@ -1,4 +1,5 @@
 import type { AppConfig } from '../src/config/app-config';
+import type { BalanceRun } from './balance';
 import type { CheckResult } from './check';
 import type { Comparison, OwnershipCost, Side } from './ceilings';
 import type { PipeResult } from './copy-ceiling';
@@ -32,6 +33,7 @@ export interface BenchResults {
   send: Comparison;
   list: Comparison;
   ownership: OwnershipCost;
+  balance: BalanceRun;
   pipe: PipeResult;
   reshard: ReshardRun;
   check: CheckResult;
@@ -451,7 +453,8 @@ function ownershipSection(r: BenchResults): string {
 Every shard refuses writes (and reads alone) of ring hashes it does not serve (see
 [resharding.md](resharding.md)). Measured on the raw path, ${r.options.concurrency} in flight: single-row inserts with the
 trigger's check and with it skipped (a session setting that returns before the advisory lock and the lookup), and the
-newest-50 page of a shard-0 dialog with its one-time filter and without it.
+newest-50 page of a shard-0 dialog with its one-time filter and without it. Each side ran twice, in A B B A order; the
+table shows the better round of each.
 
 ${table(
   ['Path', 'ops/s', 'p50 ms', 'p99 ms', 'errors', 'Postgres CPU µs/op'],
@@ -459,6 +462,26 @@ ${table(
 )}
 
 **Insert with the check ÷ without: ${o.insert.ratio.toFixed(3)}×; page: ${o.page.ratio.toFixed(3)}×.** The check costs ${n0(Math.max(0, perOp(o.insert.with) - perOp(o.insert.without)))} µs of Postgres CPU per insert and ${n0(Math.max(0, perOp(o.page.with) - perOp(o.page.without)))} µs per page here; on a machine this busy, differences of a few percent are within the run-to-run noise.
+`;
+}
+
+function balanceSection(r: BenchResults): string {
+  const b = r.balance;
+  const moved = b.movedPerSplit;
+  const share = (i: number) => moved[i] / b.dialogs;
+  return `## Balance at scale (a simulation)
+
+${n0(b.dialogs)} random dialog ids on a ring grown from 2 to ${b.steps[b.steps.length - 1].shards} shards by always splitting the shard that holds
+the most dialogs at the midpoint of its arc (the hot-shard ranking's advice), computed with the service's own ring code
+in ${b.seconds.toFixed(1)} s. No Postgres: dialogs per shard, by hash.
+
+${table(['Shards', 'fullest ÷ mean', 'emptiest ÷ mean'], b.steps.map((s) => [s.shards, s.maxOverMean.toFixed(3), s.minOverMean.toFixed(3)]))}
+
+Each split moved only the upper half of the split shard's arc: ${n0(b.movedFromOthers)} dialogs came from any other shard. The
+${moved.length} splits moved ${n0(Math.min(...moved))} to ${n0(Math.max(...moved))} dialogs each (${pct(share(0))} of all dialogs for the first,
+${pct(share(moved.length - 1))} for the last). Splitting halves the split shard's arc, so between powers of two the ring is
+uneven by design (at 2^k + 1 shards, the two newest hold half of what the others hold); at each power of two it is even
+again, up to the randomness of the hashes.
 `;
 }
 
@@ -483,6 +506,7 @@ export function renderReport(r: BenchResults): string {
     `![latency of raw pg and the API](${r.charts.latency})\n`,
     ownershipSection(r),
     reshardSection(r),
+    balanceSection(r),
     routingSection(r),
     limitsSection(r, v),
     methodSection(r),

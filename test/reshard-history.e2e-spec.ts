@@ -69,7 +69,7 @@ describe('the history of writes through a split, a cancelled split and a move', 
     cluster = await startCluster({ shards: 4 });
     // The move's source server is really stopped when the job retires it.
     provisioner = new HarnessProvisioner({ 'shard-1': cluster.shards[1] });
-    env = { ...FAST_RING, SHARD_URLS: cluster.shardUrls.slice(0, 2).join(','), RESHARD_BATCH: '20', RESHARD_MAX_ROWS_PER_SEC: '300' };
+    env = { LOG_LEVEL: process.env.HISTORY_LOG_LEVEL ?? 'silent', ...FAST_RING, SHARD_URLS: cluster.shardUrls.slice(0, 2).join(','), RESHARD_BATCH: '20', RESHARD_MAX_ROWS_PER_SEC: '300' };
     a = await startTestApp(cluster, env, provisioner);
     b = await startTestApp(cluster, env, provisioner);
     await a.http.post('/admin/shards').set(admin(a)).send({ name: 'shard-2', url: cluster.shardUrls[2] }).expect(201);

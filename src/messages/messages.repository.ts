@@ -82,21 +82,28 @@ export class MessagesRepository {
     return rows[0] ?? null;
   }
 
-  async findByClientId(shard: string, dialogId: string, authorId: string, clientMessageId: string): Promise<MessageRow | null> {
+  /**
+   * The message this author sent with this clientMessageId, if this shard has it. Like every
+   * read of the data path, the shard checks that it serves the hash (here merged with another
+   * shard is enough): a shard that gave the arc away, whose copy cleanup may be deleting,
+   * refuses rather than answers "none".
+   */
+  async findByClientId(shard: string, dialogId: string, hash: number, authorId: string, clientMessageId: string): Promise<MessageRow | null> {
     const rows = await this.shards.query<MessageRow>(
       shard,
-      `SELECT ${COLUMNS} FROM messages WHERE dialog_id = $1 AND author_id = $2 AND client_message_id = $3`,
-      [dialogId, authorId, clientMessageId],
+      `SELECT ${COLUMNS} FROM messages WHERE dialog_id = $1 AND author_id = $2 AND client_message_id = $3 AND shard_serves($4, 'read')`,
+      [dialogId, authorId, clientMessageId, hash],
       'message_by_client_id',
     );
     return rows[0] ?? null;
   }
 
-  async findById(shard: string, dialogId: string, id: string): Promise<FullMessageRow | null> {
+  /** One message with every column, if this shard has it; checked like findByClientId. */
+  async findById(shard: string, dialogId: string, hash: number, id: string): Promise<FullMessageRow | null> {
     const rows = await this.shards.query<FullMessageRow>(
       shard,
-      `SELECT ${FULL_COLUMNS} FROM messages WHERE dialog_id = $1 AND id = $2`,
-      [dialogId, id],
+      `SELECT ${FULL_COLUMNS} FROM messages WHERE dialog_id = $1 AND id = $2 AND shard_serves($3, 'read')`,
+      [dialogId, id, hash],
       'message_by_id',
     );
     return rows[0] ?? null;

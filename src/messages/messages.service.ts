@@ -62,7 +62,7 @@ export class MessagesService {
       if (clientMessageId) {
         // During a reshard the first send may sit on the other shard of the pair.
         for (const other of route.reads.slice(1)) {
-          const first = await this.messages.findByClientId(other, dialogId, user.id, clientMessageId);
+          const first = await this.messages.findByClientId(other, dialogId, route.hash, user.id, clientMessageId);
           if (first) return { message: toMessageDto(first), created: false };
         }
       }
@@ -79,7 +79,7 @@ export class MessagesService {
         this.activity.touch(dialogId, createdAt);
         return { message: toMessageDto(row), created: true };
       }
-      const first = await this.messages.findByClientId(route.write, dialogId, user.id, clientMessageId!);
+      const first = await this.messages.findByClientId(route.write, dialogId, route.hash, user.id, clientMessageId!);
       if (!first) throw new Error(`idempotent send of ${clientMessageId} found neither a conflict nor a row`);
       return { message: toMessageDto(first), created: false };
     }, log);
@@ -145,7 +145,7 @@ export class MessagesService {
       await this.pull(route, dialogId, messageId);
       const row = await this.messages.edit(route.write, dialogId, route.hash, messageId, user.id, text);
       if (row) return toMessageDto(row);
-      throw await this.whyNotWritable(route.write, dialogId, messageId, user.id);
+      throw await this.whyNotWritable(route, dialogId, messageId, user.id);
     }, log);
   }
 
@@ -155,9 +155,9 @@ export class MessagesService {
     return this.onRoute(dialogId, async (route) => {
       await this.pull(route, dialogId, messageId);
       if (await this.messages.softDelete(route.write, dialogId, route.hash, messageId, user.id)) return;
-      const existing = await this.messages.findById(route.write, dialogId, messageId);
+      const existing = await this.messages.findById(route.write, dialogId, route.hash, messageId);
       if (existing?.deleted_at && existing.author_id === user.id) return;
-      throw await this.whyNotWritable(route.write, dialogId, messageId, user.id);
+      throw await this.whyNotWritable(route, dialogId, messageId, user.id);
     }, log);
   }
 
@@ -194,13 +194,13 @@ export class MessagesService {
    */
   private async pull(route: Route, dialogId: string, messageId: string): Promise<void> {
     for (const other of route.reads.slice(1)) {
-      const row = await this.messages.findById(other, dialogId, messageId);
+      const row = await this.messages.findById(other, dialogId, route.hash, messageId);
       if (row) await this.messages.merge(route.write, [row]);
     }
   }
 
-  private async whyNotWritable(shard: string, dialogId: string, messageId: string, userId: string): Promise<DomainException> {
-    const existing = await this.messages.findById(shard, dialogId, messageId);
+  private async whyNotWritable(route: Route, dialogId: string, messageId: string, userId: string): Promise<DomainException> {
+    const existing = await this.messages.findById(route.write, dialogId, route.hash, messageId);
     if (existing && !existing.deleted_at && existing.author_id !== userId) {
       return new DomainException(DomainErrorCode.NotMessageAuthor, 'only the author may change a message');
     }

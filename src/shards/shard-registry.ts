@@ -115,6 +115,8 @@ export class ShardRegistry implements OnApplicationShutdown {
         } catch (err) {
           const e = err as { code?: string; detail?: string };
           if (e.code === OWNERSHIP_SQLSTATE) throw new OwnershipError(name, e.detail ?? 'statement');
+          // The pool was closed under the statement: the shard left the registry (retired).
+          if (this.shards.get(name) !== shard) throw new OwnershipError(name, 'statement: the shard left the registry meanwhile');
           throw err;
         }
       });
