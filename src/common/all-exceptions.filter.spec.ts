@@ -1,4 +1,4 @@
-import { BadRequestException } from '@nestjs/common';
+import { ArgumentsHost, BadRequestException, Logger } from '@nestjs/common';
 import { AllExceptionsFilter } from './all-exceptions.filter';
 import { DomainErrorCode, DomainException } from './domain.exception';
 
@@ -36,5 +36,25 @@ describe('AllExceptionsFilter.toBody', () => {
     expect(sut.toBody(refused).statusCode).toBe(503);
     const bug = sut.toBody(new TypeError('x is undefined'));
     expect(bug).toEqual({ statusCode: 500, error: 'Internal Server Error', message: 'internal error' });
+  });
+});
+
+describe('AllExceptionsFilter logging a 5xx', () => {
+  it('logs the request URL with its tokens masked', () => {
+    const jwt = 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJvcHMifQ.c2lnbmF0dXJlc2lnbmF0dXJl';
+    const url = `/state/data?token=${jwt}&%74oken=${jwt}`;
+    const reply = { status: () => reply, header: () => reply, send: () => reply };
+    const http = { getRequest: () => ({ method: 'GET', url }), getResponse: () => reply };
+    const host = { switchToHttp: () => http } as unknown as ArgumentsHost;
+    const logged = jest.spyOn(Logger.prototype, 'error').mockImplementation(() => undefined);
+    try {
+      new AllExceptionsFilter().catch(new TypeError('boom'), host);
+      expect(logged).toHaveBeenCalledTimes(1);
+      const line = String(logged.mock.calls[0][0]);
+      expect(line).toMatch(/^GET \/state\/data\?token=…&%74oken=… -> 500: TypeError: boom/);
+      expect(line).not.toContain('c2lnbmF0dXJl');
+    } finally {
+      logged.mockRestore();
+    }
   });
 });
