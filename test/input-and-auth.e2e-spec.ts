@@ -80,20 +80,44 @@ describe('authorization and bad input', () => {
   });
 
   describe('participants only', () => {
-    it('403 for a non-participant on every dialog route', async () => {
+    // Every dialog route, as a call on a dialog id (a message id of that dialog, or any other).
+    const routes: Array<[string, (id: string, message: string, who: { Authorization: string }) => PromiseLike<{ status: number; body: Record<string, unknown>; headers: Record<string, string> }>]> = [
+      ['GET the dialog', (id, _m, who) => t.http.get(`/dialogs/${id}`).set(who)],
+      ['GET its messages', (id, _m, who) => t.http.get(`/dialogs/${id}/messages`).set(who)],
+      ['POST a message', (id, _m, who) => t.http.post(`/dialogs/${id}/messages`).set(who).send({ text: 'x' })],
+      ['POST a message with a clientMessageId', (id, _m, who) => t.http.post(`/dialogs/${id}/messages`).set(who).send({ text: 'x', clientMessageId: 'k-1' })],
+      ['PATCH a message', (id, m, who) => t.http.patch(`/dialogs/${id}/messages/${m}`).set(who).send({ text: 'x' })],
+      ['DELETE a message', (id, m, who) => t.http.delete(`/dialogs/${id}/messages/${m}`).set(who)],
+    ];
+    const missing = '00000000-0000-4000-8000-000000000000';
+    const notFound = (id: string) => ({ statusCode: 404, error: 'Not Found', message: `dialog ${id} not found`, code: 'DIALOG_NOT_FOUND' });
+
+    // A 403 for an existing dialog but a 404 for a random id told anyone which ids exist.
+    it.each(routes)('%s: the same 404 for a dialog one is not in as for one that does not exist', async (_name, call) => {
       const eve = t.auth('eve');
-      expectError(await t.http.get(`/dialogs/${dialogId}`).set(eve), 403);
-      expectError(await t.http.get(`/dialogs/${dialogId}/messages`).set(eve), 403);
-      expectError(await t.http.post(`/dialogs/${dialogId}/messages`).set(eve).send({ text: 'x' }), 403);
-      expectError(await t.http.patch(`/dialogs/${dialogId}/messages/${messageId}`).set(eve).send({ text: 'x' }), 403);
-      expectError(await t.http.delete(`/dialogs/${dialogId}/messages/${messageId}`).set(eve), 403);
+      const hidden = await call(dialogId, messageId, eve);
+      const absent = await call(missing, messageId, eve);
+      expect({ status: hidden.status, body: hidden.body }).toEqual({ status: 404, body: notFound(dialogId) });
+      expect({ status: absent.status, body: absent.body }).toEqual({ status: 404, body: notFound(missing) });
+      expect(Object.keys(hidden.headers).sort()).toEqual(Object.keys(absent.headers).sort());
     });
 
-    it('404 for a dialog that does not exist', async () => {
-      const missing = '00000000-0000-4000-8000-000000000000';
-      expectError(await t.http.get(`/dialogs/${missing}`).set(t.auth('alice')), 404);
-      expectError(await t.http.post(`/dialogs/${missing}/messages`).set(t.auth('alice')).send({ text: 'x' }), 404);
-      expectError(await t.http.get(`/dialogs/${missing}/messages`).set(t.auth('alice')), 404);
+    it('says so in the OpenAPI document', async () => {
+      const { paths } = (await t.http.get('/docs-json').expect(200)).body;
+      for (const [path, method] of [['/dialogs/{id}', 'get'], ['/dialogs/{dialogId}/messages', 'post'], ['/dialogs/{dialogId}/messages/{messageId}', 'delete']]) {
+        expect(paths[path][method].responses['404'].description).toMatch(/not one of its participants \(the same answer for both\)/);
+      }
+      expect(paths['/dialogs/{dialogId}/messages/{messageId}'].patch.responses['403'].description).toMatch(/NOT_MESSAGE_AUTHOR/);
+    });
+
+    it('writes nothing for a non-participant', async () => {
+      const page = await t.http.get(`/dialogs/${dialogId}/messages`).set(t.auth('alice')).expect(200);
+      expect(page.body.items).toEqual([expect.objectContaining({ id: messageId, text: 'hi', editedAt: null })]);
+    });
+
+    it('keeps the 403 for a participant changing another author\'s message', async () => {
+      expectError(await t.http.patch(`/dialogs/${dialogId}/messages/${messageId}`).set(t.auth('bob')).send({ text: 'x' }), 403, /author/);
+      expectError(await t.http.delete(`/dialogs/${dialogId}/messages/${messageId}`).set(t.auth('bob')), 403, /author/);
     });
   });
 

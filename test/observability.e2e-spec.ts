@@ -51,11 +51,11 @@ describe('metrics, health and request ids', () => {
     const sendsBefore = sample(first.text, 'chat_http_requests_total', { route, method: 'POST', status: '201' });
     const dialog = await t.http.post('/dialogs').set(t.auth('alice')).send({ participantIds: ['bob'] }).expect(201);
     for (let i = 0; i < 3; i++) await t.http.post(`/dialogs/${dialog.body.id}/messages`).set(t.auth('alice')).send({ text: 'x' }).expect(201);
-    await t.http.get(`/dialogs/${dialog.body.id}`).set(t.auth('eve')).expect(403);
+    await t.http.get(`/dialogs/${dialog.body.id}`).set(t.auth('eve')).expect(404);
 
     const after = (await t.http.get('/metrics').expect(200)).text;
     expect(sample(after, 'chat_http_requests_total', { route, method: 'POST', status: '201' })).toBe(sendsBefore + 3);
-    expect(sample(after, 'chat_errors_total', { kind: 'NOT_A_PARTICIPANT', status: '403' })).toBeGreaterThanOrEqual(1);
+    expect(sample(after, 'chat_errors_total', { kind: 'DIALOG_NOT_FOUND', status: '404' })).toBeGreaterThanOrEqual(1);
     const shardQueries = ['shard-0', 'shard-1'].map((shard) => sample(after, 'chat_shard_queries_total', { shard, outcome: 'ok' }));
     expect(shardQueries[0] + shardQueries[1]).toBeGreaterThanOrEqual(3);
     expect(sample(after, 'chat_http_request_duration_seconds_count', { route, method: 'POST' })).toBeGreaterThanOrEqual(3);

@@ -13,7 +13,7 @@ describe('AllExceptionsFilter.toBody', () => {
       code: 'SHARD_UNAVAILABLE',
       database: 'shard-1',
     });
-    expect(sut.toBody(new DomainException(DomainErrorCode.NotAParticipant, 'no')).statusCode).toBe(403);
+    expect(sut.toBody(new DomainException(DomainErrorCode.NotMessageAuthor, 'no')).statusCode).toBe(403);
     expect(sut.toBody(new DomainException(DomainErrorCode.DialogNotFound, 'no')).statusCode).toBe(404);
     expect(sut.toBody(new DomainException(DomainErrorCode.InvalidCursor, 'no')).statusCode).toBe(400);
   });

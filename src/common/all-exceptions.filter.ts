@@ -24,7 +24,6 @@ export function statusOf(code: DomainErrorCode): number {
       return HttpStatus.CONFLICT;
     case DomainErrorCode.DatabaseUnreachable:
       return HttpStatus.UNPROCESSABLE_ENTITY;
-    case DomainErrorCode.NotAParticipant:
     case DomainErrorCode.NotMessageAuthor:
       return HttpStatus.FORBIDDEN;
     case DomainErrorCode.InvalidCursor:

@@ -1,7 +1,6 @@
 /** Every failure the service reports on purpose; the filter maps each code to one HTTP status. */
 export enum DomainErrorCode {
   DialogNotFound = 'DIALOG_NOT_FOUND',
-  NotAParticipant = 'NOT_A_PARTICIPANT',
   MessageNotFound = 'MESSAGE_NOT_FOUND',
   NotMessageAuthor = 'NOT_MESSAGE_AUTHOR',
   InvalidCursor = 'INVALID_CURSOR',
