@@ -1,4 +1,5 @@
 import { ActivityService } from '../src/dialogs/activity.service';
+import { directKey } from '../src/dialogs/dialogs.service';
 import { ringHash } from '../src/ring';
 import { startCluster, TestCluster } from './support/pg-cluster';
 import { sql, startTestApp, TestApp } from './support/test-app';
@@ -180,6 +181,28 @@ describe('dialogs and messages on real shards', () => {
     const dialogs = await t.http.get('/dialogs').set(t.auth('otus-bob')).expect(200);
     expect(dialogs.body.items).toHaveLength(1);
     expect(dialogs.body.items[0]).toMatchObject({ kind: 'direct', participantIds: ['otus-alice', 'otus-bob'] });
+  });
+
+  it('answers an OTUS list of two users with no dialog [] and creates nothing; the first send creates it', async () => {
+    const count = async () => Number((await sql<{ n: string }>(cluster.dialogDbUrl, 'SELECT count(*) AS n FROM dialogs'))[0].n);
+    const before = await count();
+    for (let i = 0; i < 3; i++) {
+      expect((await t.http.get('/dialog/otus-stranger/list').set(t.auth('otus-reader')).expect(200)).body).toEqual([]);
+    }
+    expect((await t.http.get('/dialog/otus-reader/list').set(t.auth('otus-stranger')).expect(200)).body).toEqual([]);
+    expect(await count()).toBe(before);
+    const pair = await sql(cluster.dialogDbUrl, 'SELECT 1 FROM dialogs WHERE direct_key = $1', [directKey('otus-reader', 'otus-stranger')]);
+    expect(pair).toEqual([]);
+    for (const user of ['otus-reader', 'otus-stranger']) {
+      expect((await t.http.get('/dialogs').set(t.auth(user)).expect(200)).body.items).toEqual([]);
+    }
+
+    // A miss is not remembered: the dialog the first send creates is listed at once.
+    await t.http.post('/dialog/otus-stranger/send').set(t.auth('otus-reader')).send({ text: 'hello' }).expect(200);
+    expect(await count()).toBe(before + 1);
+    const expected = [{ from: 'otus-reader', to: 'otus-stranger', text: 'hello' }];
+    expect((await t.http.get('/dialog/otus-stranger/list').set(t.auth('otus-reader')).expect(200)).body).toEqual(expected);
+    expect((await t.http.get('/dialog/otus-reader/list').set(t.auth('otus-stranger')).expect(200)).body).toEqual(expected);
   });
 
   it('shows the ring and the shards to admins', async () => {
