@@ -16,6 +16,13 @@ describe('AllExceptionsFilter.toBody', () => {
     expect(sut.toBody(new DomainException(DomainErrorCode.NotMessageAuthor, 'no')).statusCode).toBe(403);
     expect(sut.toBody(new DomainException(DomainErrorCode.DialogNotFound, 'no')).statusCode).toBe(404);
     expect(sut.toBody(new DomainException(DomainErrorCode.InvalidCursor, 'no')).statusCode).toBe(400);
+    expect(sut.toBody(new DomainException(DomainErrorCode.MessageDeleted, 'gone', { messageId: 'm' }))).toEqual({
+      statusCode: 410,
+      error: 'Gone',
+      message: 'gone',
+      code: 'MESSAGE_DELETED',
+      messageId: 'm',
+    });
   });
 
   it('joins validation messages into one string', () => {

@@ -20,6 +20,8 @@ export function statusOf(code: DomainErrorCode): number {
     case DomainErrorCode.ShardNotFound:
     case DomainErrorCode.ReshardNotFound:
       return HttpStatus.NOT_FOUND;
+    case DomainErrorCode.MessageDeleted:
+      return HttpStatus.GONE;
     case DomainErrorCode.ReshardConflict:
       return HttpStatus.CONFLICT;
     case DomainErrorCode.DatabaseUnreachable:

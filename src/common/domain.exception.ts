@@ -2,6 +2,7 @@
 export enum DomainErrorCode {
   DialogNotFound = 'DIALOG_NOT_FOUND',
   MessageNotFound = 'MESSAGE_NOT_FOUND',
+  MessageDeleted = 'MESSAGE_DELETED',
   NotMessageAuthor = 'NOT_MESSAGE_AUTHOR',
   InvalidCursor = 'INVALID_CURSOR',
   InvalidInput = 'INVALID_INPUT',

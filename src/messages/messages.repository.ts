@@ -82,10 +82,11 @@ export class MessagesRepository {
     return rows[0] ?? null;
   }
 
+  /** With its revision: during a reshard two shards' copies of it are merged by MERGE_RULE. */
   async findByClientId(shard: string, dialogId: string, authorId: string, clientMessageId: string): Promise<MessageRow | null> {
     const rows = await this.shards.query<MessageRow>(
       shard,
-      `SELECT ${COLUMNS} FROM messages WHERE dialog_id = $1 AND author_id = $2 AND client_message_id = $3`,
+      `SELECT ${COLUMNS}, revision FROM messages WHERE dialog_id = $1 AND author_id = $2 AND client_message_id = $3`,
       [dialogId, authorId, clientMessageId],
       'message_by_client_id',
     );
