@@ -11,11 +11,28 @@ export function createLogger(level: string, destination?: pino.DestinationStream
 }
 
 // A query parameter whose name mentions a token carries a credential (the state page's
-// `?token=`; a client's `access_token`), and so does any value shaped like a JWT
-// (base64url header and payload, the first starting `{"` as `eyJ`), whatever its name.
+// `?token=`; a client's `access_token`), and so does any value shaped like a JWT, whatever
+// its name.
 const SECRET_KEY = /token/i;
-const JWT_SHAPE = /[\w-]{8,}\.[\w-]{8,}\.[\w-]*/;
 const MASKED = '…';
+
+/**
+ * JWT-shaped: base64url segments joined by dots, two of them in a row at least 8 long and
+ * followed by a third (the signature). Checked by splitting, in linear time: a backtracking
+ * regex took most of a second on a 16 KB URL, which any client could send.
+ */
+function isJwtLike(run: string): boolean {
+  const parts = run.split('.');
+  for (let i = 0; i + 2 < parts.length; i++) {
+    if (parts[i].length >= 8 && parts[i + 1].length >= 8) return true;
+  }
+  return false;
+}
+
+/** `text` with each JWT-shaped run of base64url characters and dots replaced. */
+function maskJwts(text: string): string {
+  return text.replace(/[\w.-]+/g, (run) => (isJwtLike(run) ? MASKED : run));
+}
 
 /** decodeURIComponent until nothing changes (a few rounds at most), never throwing. */
 function decodeFully(text: string): string {
@@ -42,8 +59,9 @@ function decodeFully(text: string): string {
 export function maskUrl(url: string): string {
   const start = url.search(/[?#]/);
   const path = start === -1 ? url : url.slice(0, start);
-  const maskedPath = path.replace(new RegExp(JWT_SHAPE.source, 'g'), MASKED);
+  const maskedPath = maskJwts(path);
   if (start === -1) return maskedPath;
+  const hasJwt = (text: string) => maskJwts(text) !== text;
   const pairs = url
     .slice(start + 1)
     .split('&')
@@ -51,9 +69,9 @@ export function maskUrl(url: string): string {
       const eq = pair.indexOf('=');
       const name = eq === -1 ? pair : pair.slice(0, eq);
       const decodedName = decodeFully(name);
-      if (JWT_SHAPE.test(decodedName)) return MASKED;
+      if (hasJwt(decodedName)) return MASKED;
       if (eq === -1) return pair;
-      return SECRET_KEY.test(decodedName) || JWT_SHAPE.test(decodeFully(pair.slice(eq + 1))) ? `${name}=${MASKED}` : pair;
+      return SECRET_KEY.test(decodedName) || hasJwt(decodeFully(pair.slice(eq + 1))) ? `${name}=${MASKED}` : pair;
     });
   return `${maskedPath}${url[start]}${pairs.join('&')}`;
 }
