@@ -11,7 +11,7 @@ import { AppConfig, externalShards, ResolvedConfig } from './config/app-config';
 import { runMigrations } from './database/migrate';
 import { EmbeddedFleet } from './embedded/embedded-fleet';
 import { LogContext } from './observability/log-context';
-import { createLogger, PinoNestLogger, requestId } from './observability/logging';
+import { createLogger, maskUrl, PinoNestLogger, requestId } from './observability/logging';
 import { MetricsService } from './observability/metrics.service';
 import type { RawServerDefault } from 'fastify';
 import type { Logger as Pino } from 'pino';
@@ -119,7 +119,7 @@ export async function createApp(
         const line = {
           reqId: request.id,
           method: request.method,
-          url: request.url.replace(/token=[^&]+/, 'token=…'),
+          url: maskUrl(request.url),
           statusCode: reply.statusCode,
           ms: Math.round(reply.elapsedTime * 10) / 10,
           ...(shard ? { dialogId, shard } : {}),

@@ -115,7 +115,7 @@ describe('fuzz: hostile input never gets a 5xx', () => {
     }
     // Token subjects: a token may name any user, but never one that is stored as another.
     const dialogs = ops.find((op) => op.method === 'POST' && op.path === '/dialogs')!;
-    const jwt = new JwtService({ secret: 'test-secret' });
+    const jwt = new JwtService({ secret: 'test-secret', signOptions: { expiresIn: 3600 } });
     for (const s of strings) out.push(request(dialogs, 'token sub', { token: jwt.sign({ sub: s }) }, storedAsSent('createdBy', s)));
     return out;
   }

@@ -29,19 +29,41 @@ describe('authorization and bad input', () => {
   });
 
   describe('tokens', () => {
+    const ours = new JwtService({ secret: 'test-secret' });
+    const now = Math.floor(Date.now() / 1000);
+    const YEAR = 365 * 86_400;
     it.each([
-      ['no header', undefined],
-      ['not a bearer', 'Basic YWxpY2U6cHc='],
-      ['garbage', 'Bearer not.a.jwt'],
-      ['signed with another secret', `Bearer ${new JwtService({ secret: 'other' }).sign({ sub: 'alice' })}`],
-      ['expired', `Bearer ${new JwtService({ secret: 'test-secret' }).sign({ sub: 'alice' }, { expiresIn: -10 })}`],
-      ['without sub', `Bearer ${new JwtService({ secret: 'test-secret' }).sign({ role: 'admin' })}`],
-      ['with a 65-character sub', `Bearer ${new JwtService({ secret: 'test-secret' }).sign({ sub: 'x'.repeat(65) })}`],
-      ['alg none', `Bearer ${Buffer.from('{"alg":"none"}').toString('base64url')}.${Buffer.from('{"sub":"alice"}').toString('base64url')}.`],
-    ])('401 for %s', async (_name, header) => {
+      ['no header', undefined, /bearer/],
+      ['not a bearer', 'Basic YWxpY2U6cHc=', /bearer/],
+      ['garbage', 'Bearer not.a.jwt', /invalid token/],
+      ['signed with another secret', `Bearer ${new JwtService({ secret: 'other' }).sign({ sub: 'alice' }, { expiresIn: 60 })}`, /invalid token/],
+      ['expired', `Bearer ${ours.sign({ sub: 'alice' }, { expiresIn: -10 })}`, /expired/],
+      ['without sub', `Bearer ${ours.sign({ role: 'admin' }, { expiresIn: 60 })}`, /sub/],
+      ['with a 65-character sub', `Bearer ${ours.sign({ sub: 'x'.repeat(65) }, { expiresIn: 60 })}`, /sub/],
+      ['alg none', `Bearer ${Buffer.from('{"alg":"none"}').toString('base64url')}.${Buffer.from('{"sub":"alice"}').toString('base64url')}.`, /invalid token/],
+      // A token that never expires is a password that never changes, and a leaked one opens the account for good.
+      ['no exp', `Bearer ${ours.sign({ sub: 'alice' })}`, /no exp/],
+      ['no exp and no iat', `Bearer ${ours.sign({ sub: 'alice' }, { noTimestamp: true })}`, /no exp/],
+      ['an exp ten years after iat', `Bearer ${ours.sign({ sub: 'alice' }, { expiresIn: 10 * YEAR })}`, /lives 3650d.*JWT_MAX_TTL/],
+      ['an exp ten years ahead and no iat', `Bearer ${ours.sign({ sub: 'alice', exp: now + 10 * YEAR })}`, /JWT_MAX_TTL/],
+      ['an exp a day and a minute after iat', `Bearer ${ours.sign({ sub: 'alice' }, { expiresIn: 86_400 + 60 })}`, /JWT_MAX_TTL/],
+      ['an iat and exp a year ahead', `Bearer ${ours.sign({ sub: 'alice', iat: now + YEAR, exp: now + YEAR + 3600 })}`, /JWT_MAX_TTL/],
+      ['an admin token with an exp years ahead', `Bearer ${ours.sign({ sub: 'ops', role: 'admin' }, { expiresIn: 5 * YEAR })}`, /JWT_MAX_TTL/],
+    ])('401 for %s', async (_name, header, message) => {
       const req = t.http.get('/dialogs');
       const res = header ? await req.set('Authorization', header) : await req;
-      expectError(res, 401);
+      expectError(res, 401, message);
+    });
+
+    it('accepts a token that lives the whole 24 hours JWT_MAX_TTL allows by default', async () => {
+      await t.http.get('/dialogs').set('Authorization', `Bearer ${ours.sign({ sub: 'alice' }, { expiresIn: 86_400 })}`).expect(200);
+      await t.http.get('/dialogs').set('Authorization', `Bearer ${ours.sign({ sub: 'alice', exp: now + 3600 }, { noTimestamp: true })}`).expect(200);
+      await t.http.get('/dialogs').set(t.auth('alice')).expect(200);
+    });
+
+    it('keeps the state page closed to a token with no exp', async () => {
+      await t.http.get('/state/data').query({ token: ours.sign({ sub: 'ops', role: 'admin' }) }).expect(401);
+      await t.http.get('/state/data').query({ token: ours.sign({ sub: 'ops', role: 'admin' }, { expiresIn: 3600 }) }).expect(200);
     });
 
     it('keeps /health and /docs open', async () => {
@@ -58,20 +80,44 @@ describe('authorization and bad input', () => {
   });
 
   describe('participants only', () => {
-    it('403 for a non-participant on every dialog route', async () => {
+    // Every dialog route, as a call on a dialog id (a message id of that dialog, or any other).
+    const routes: Array<[string, (id: string, message: string, who: { Authorization: string }) => PromiseLike<{ status: number; body: Record<string, unknown>; headers: Record<string, string> }>]> = [
+      ['GET the dialog', (id, _m, who) => t.http.get(`/dialogs/${id}`).set(who)],
+      ['GET its messages', (id, _m, who) => t.http.get(`/dialogs/${id}/messages`).set(who)],
+      ['POST a message', (id, _m, who) => t.http.post(`/dialogs/${id}/messages`).set(who).send({ text: 'x' })],
+      ['POST a message with a clientMessageId', (id, _m, who) => t.http.post(`/dialogs/${id}/messages`).set(who).send({ text: 'x', clientMessageId: 'k-1' })],
+      ['PATCH a message', (id, m, who) => t.http.patch(`/dialogs/${id}/messages/${m}`).set(who).send({ text: 'x' })],
+      ['DELETE a message', (id, m, who) => t.http.delete(`/dialogs/${id}/messages/${m}`).set(who)],
+    ];
+    const missing = '00000000-0000-4000-8000-000000000000';
+    const notFound = (id: string) => ({ statusCode: 404, error: 'Not Found', message: `dialog ${id} not found`, code: 'DIALOG_NOT_FOUND' });
+
+    // A 403 for an existing dialog but a 404 for a random id told anyone which ids exist.
+    it.each(routes)('%s: the same 404 for a dialog one is not in as for one that does not exist', async (_name, call) => {
       const eve = t.auth('eve');
-      expectError(await t.http.get(`/dialogs/${dialogId}`).set(eve), 403);
-      expectError(await t.http.get(`/dialogs/${dialogId}/messages`).set(eve), 403);
-      expectError(await t.http.post(`/dialogs/${dialogId}/messages`).set(eve).send({ text: 'x' }), 403);
-      expectError(await t.http.patch(`/dialogs/${dialogId}/messages/${messageId}`).set(eve).send({ text: 'x' }), 403);
-      expectError(await t.http.delete(`/dialogs/${dialogId}/messages/${messageId}`).set(eve), 403);
+      const hidden = await call(dialogId, messageId, eve);
+      const absent = await call(missing, messageId, eve);
+      expect({ status: hidden.status, body: hidden.body }).toEqual({ status: 404, body: notFound(dialogId) });
+      expect({ status: absent.status, body: absent.body }).toEqual({ status: 404, body: notFound(missing) });
+      expect(Object.keys(hidden.headers).sort()).toEqual(Object.keys(absent.headers).sort());
     });
 
-    it('404 for a dialog that does not exist', async () => {
-      const missing = '00000000-0000-4000-8000-000000000000';
-      expectError(await t.http.get(`/dialogs/${missing}`).set(t.auth('alice')), 404);
-      expectError(await t.http.post(`/dialogs/${missing}/messages`).set(t.auth('alice')).send({ text: 'x' }), 404);
-      expectError(await t.http.get(`/dialogs/${missing}/messages`).set(t.auth('alice')), 404);
+    it('says so in the OpenAPI document', async () => {
+      const { paths } = (await t.http.get('/docs-json').expect(200)).body;
+      for (const [path, method] of [['/dialogs/{id}', 'get'], ['/dialogs/{dialogId}/messages', 'post'], ['/dialogs/{dialogId}/messages/{messageId}', 'delete']]) {
+        expect(paths[path][method].responses['404'].description).toMatch(/not one of its participants \(the same answer for both\)/);
+      }
+      expect(paths['/dialogs/{dialogId}/messages/{messageId}'].patch.responses['403'].description).toMatch(/NOT_MESSAGE_AUTHOR/);
+    });
+
+    it('writes nothing for a non-participant', async () => {
+      const page = await t.http.get(`/dialogs/${dialogId}/messages`).set(t.auth('alice')).expect(200);
+      expect(page.body.items).toEqual([expect.objectContaining({ id: messageId, text: 'hi', editedAt: null })]);
+    });
+
+    it('keeps the 403 for a participant changing another author\'s message', async () => {
+      expectError(await t.http.patch(`/dialogs/${dialogId}/messages/${messageId}`).set(t.auth('bob')).send({ text: 'x' }), 403, /author/);
+      expectError(await t.http.delete(`/dialogs/${dialogId}/messages/${messageId}`).set(t.auth('bob')), 403, /author/);
     });
   });
 
@@ -115,7 +161,7 @@ describe('authorization and bad input', () => {
   // Postgres text cannot hold NUL, and the driver writes an unpaired UTF-16 surrogate as
   // U+FFFD, so such strings used to fail with a 500 or be stored as someone else's.
   describe('strings Postgres cannot store faithfully', () => {
-    const jwt = new JwtService({ secret: 'test-secret' });
+    const jwt = new JwtService({ secret: 'test-secret', signOptions: { expiresIn: 3600 } });
     const json = (path: string, body: unknown, method: 'post' | 'patch' = 'post') =>
       t.http[method](path).set(t.auth('alice')).send(body as object);
     const form = (path: string, body: string, method: 'post' | 'patch' = 'post') =>
@@ -143,7 +189,7 @@ describe('authorization and bad input', () => {
         name: 'a token whose sub has a lone surrogate',
         call: () => t.http.post('/dialogs').set('Authorization', `Bearer ${jwt.sign({ sub: 'mallory\ud800' })}`).send({ participantIds: ['bob'] }),
         status: 401,
-        message: /token/,
+        message: /token sub/,
       },
     ];
 
@@ -153,7 +199,7 @@ describe('authorization and bad input', () => {
 
     it('keeps two token subjects that differ only in a lone surrogate apart: neither gets in', async () => {
       for (const sub of ['eve\ud800', 'eve\udc00']) {
-        expectError(await t.http.get('/dialogs').set('Authorization', `Bearer ${jwt.sign({ sub })}`), 401);
+        expectError(await t.http.get('/dialogs').set('Authorization', `Bearer ${jwt.sign({ sub })}`), 401, /token sub/);
       }
     });
 

@@ -1,4 +1,5 @@
 import { ActivityService } from '../src/dialogs/activity.service';
+import { directKey } from '../src/dialogs/dialogs.service';
 import { ringHash } from '../src/ring';
 import { startCluster, TestCluster } from './support/pg-cluster';
 import { sql, startTestApp, TestApp } from './support/test-app';
@@ -114,6 +115,37 @@ describe('dialogs and messages on real shards', () => {
     expect(list.body.items.map((m: { id: string }) => m.id)).toEqual([bobs.body.id, first.body.id]);
   });
 
+  it('answers a clientMessageId retried after its message was deleted with 410 naming it, and sends nothing', async () => {
+    const dialogId = await dialogWith('alice', ['bob']);
+    const url = `/dialogs/${dialogId}/messages`;
+    const body = { text: 'oops', clientMessageId: 'phone-7' };
+    const first = await t.http.post(url).set(t.auth('alice')).send(body).expect(201);
+    // An edited message is still the one a retry gets back.
+    await t.http.patch(`${url}/${first.body.id}`).set(t.auth('alice')).send({ text: 'oops, edited' }).expect(200);
+    expect((await t.http.post(url).set(t.auth('alice')).send(body).expect(200)).body).toMatchObject({ id: first.body.id, text: 'oops, edited' });
+
+    await t.http.delete(`${url}/${first.body.id}`).set(t.auth('alice')).expect(204);
+    for (const retry of [body, { ...body, text: 'other text' }]) {
+      const gone = await t.http.post(url).set(t.auth('alice')).send(retry);
+      expect(gone.status).toBe(410);
+      expect(gone.headers['content-type']).toMatch(/^application\/json/);
+      expect(gone.body).toEqual({
+        statusCode: 410,
+        error: 'Gone',
+        message: expect.stringMatching(new RegExp(`message ${first.body.id}.*was deleted`)),
+        code: 'MESSAGE_DELETED',
+        messageId: first.body.id,
+      });
+    }
+    expect((await t.http.get(url).set(t.auth('alice')).expect(200)).body.items).toEqual([]);
+    // A new key posts again; another author's same key was never the deleted message.
+    await t.http.post(url).set(t.auth('alice')).send({ ...body, clientMessageId: 'phone-8' }).expect(201);
+    await t.http.post(url).set(t.auth('bob')).send(body).expect(201);
+
+    const doc = (await t.http.get('/docs-json').expect(200)).body;
+    expect(doc.paths['/dialogs/{dialogId}/messages'].post.responses['410'].description).toMatch(/MESSAGE_DELETED/);
+  });
+
   it('lets authors edit and delete their own messages, and only those', async () => {
     const dialogId = await dialogWith('alice', ['bob']);
     const sent = await t.http.post(`/dialogs/${dialogId}/messages`).set(t.auth('alice')).send({ text: 'draft' }).expect(201);
@@ -180,6 +212,28 @@ describe('dialogs and messages on real shards', () => {
     const dialogs = await t.http.get('/dialogs').set(t.auth('otus-bob')).expect(200);
     expect(dialogs.body.items).toHaveLength(1);
     expect(dialogs.body.items[0]).toMatchObject({ kind: 'direct', participantIds: ['otus-alice', 'otus-bob'] });
+  });
+
+  it('answers an OTUS list of two users with no dialog [] and creates nothing; the first send creates it', async () => {
+    const count = async () => Number((await sql<{ n: string }>(cluster.dialogDbUrl, 'SELECT count(*) AS n FROM dialogs'))[0].n);
+    const before = await count();
+    for (let i = 0; i < 3; i++) {
+      expect((await t.http.get('/dialog/otus-stranger/list').set(t.auth('otus-reader')).expect(200)).body).toEqual([]);
+    }
+    expect((await t.http.get('/dialog/otus-reader/list').set(t.auth('otus-stranger')).expect(200)).body).toEqual([]);
+    expect(await count()).toBe(before);
+    const pair = await sql(cluster.dialogDbUrl, 'SELECT 1 FROM dialogs WHERE direct_key = $1', [directKey('otus-reader', 'otus-stranger')]);
+    expect(pair).toEqual([]);
+    for (const user of ['otus-reader', 'otus-stranger']) {
+      expect((await t.http.get('/dialogs').set(t.auth(user)).expect(200)).body.items).toEqual([]);
+    }
+
+    // A miss is not remembered: the dialog the first send creates is listed at once.
+    await t.http.post('/dialog/otus-stranger/send').set(t.auth('otus-reader')).send({ text: 'hello' }).expect(200);
+    expect(await count()).toBe(before + 1);
+    const expected = [{ from: 'otus-reader', to: 'otus-stranger', text: 'hello' }];
+    expect((await t.http.get('/dialog/otus-stranger/list').set(t.auth('otus-reader')).expect(200)).body).toEqual(expected);
+    expect((await t.http.get('/dialog/otus-reader/list').set(t.auth('otus-stranger')).expect(200)).body).toEqual(expected);
   });
 
   it('shows the ring and the shards to admins', async () => {

@@ -79,7 +79,7 @@ describe('a reshard whose process is killed mid-copy', () => {
     (await sql<JobState>(cluster.dialogDbUrl, 'SELECT phase, copied, total, checkpoint, verification FROM reshard_jobs WHERE id = $1', [id]))[0];
 
   it('resumes from its checkpoint after a restart and ends done', async () => {
-    const jwt = new JwtService({ secret: 'test-secret' });
+    const jwt = new JwtService({ secret: 'test-secret', signOptions: { expiresIn: 3600 } });
     const user = { Authorization: `Bearer ${jwt.sign({ sub: 'alice' })}` };
     const ops = { Authorization: `Bearer ${jwt.sign({ sub: 'ops', role: 'admin' })}` };
     const first = await startServer();

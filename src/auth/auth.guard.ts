@@ -21,8 +21,9 @@ export class AuthGuard implements CanActivate {
     const header = request.headers.authorization ?? '';
     const match = /^Bearer\s+(\S+)$/i.exec(header);
     if (!match) throw new UnauthorizedException('missing bearer token: send Authorization: Bearer <JWT>');
-    const user = this.tokens.verify(match[1]);
-    if (!user) throw new UnauthorizedException('invalid or expired token');
+    const checked = this.tokens.check(match[1]);
+    if ('refused' in checked) throw new UnauthorizedException(checked.refused);
+    const { user } = checked;
     // A viewer token is an operator's read-only pass to the state page, which checks it
     // itself; it must not act as a user (or an admin) anywhere else.
     if (user.viewer) throw new ForbiddenException('a viewer token only opens the state page (/state)');

@@ -1,7 +1,8 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { JwtService } from '@nestjs/jwt';
 import { LRUCache } from 'lru-cache';
 import { isCleanString } from '../common/clean-strings.pipe';
+import { APP_CONFIG, AppConfig, formatDuration } from '../config/app-config';
 import { AuthUser } from './auth.decorators';
 
 /**
@@ -20,38 +21,87 @@ export function isUserId(value: unknown): value is string {
 }
 
 // Clients send the same token on every request; one HMAC check per token is enough, then the
-// verdict is remembered until the token expires (at most this long, for tokens without exp).
+// verdict is remembered until the token expires, or at most this long.
 const VERIFIED_MAX_MS = 10 * 60_000;
+
+// A token dated a little ahead by a signer whose clock runs fast is not a forgery; one dated
+// further ahead would outlive the cap counted from its iat.
+const CLOCK_SKEW_S = 60;
+
+/** A token's verdict: the user, or why it is refused (the 401's message). */
+export type TokenCheck = { user: AuthUser } | { refused: string };
 
 @Injectable()
 export class TokenService {
   private readonly verified = new LRUCache<string, { user: AuthUser; until: number }>({ max: 100_000 });
+  /** The longest lifetime a token may have (JWT_MAX_TTL), in seconds. */
+  readonly maxTtlSeconds: number;
 
-  constructor(private readonly jwt: JwtService) {}
+  constructor(
+    private readonly jwt: JwtService,
+    @Inject(APP_CONFIG) config: Pick<AppConfig, 'jwtMaxTtlSeconds'>,
+  ) {
+    this.maxTtlSeconds = config.jwtMaxTtlSeconds;
+  }
 
-  sign(userId: string, options: { admin?: boolean; viewer?: boolean; expiresIn?: string } = {}): string {
+  /** A token that lives `ttlSeconds`, by default as long as this service accepts (JWT_MAX_TTL). */
+  sign(userId: string, options: { admin?: boolean; viewer?: boolean; ttlSeconds?: number } = {}): string {
     if (!isUserId(userId)) throw new Error('a user id is 1 to 64 characters of well-formed Unicode with no control characters');
     if (options.admin && options.viewer) throw new Error('a token is either admin or viewer, not both');
+    const ttl = options.ttlSeconds ?? this.maxTtlSeconds;
+    if (!Number.isInteger(ttl) || ttl <= 0) throw new Error('a token lifetime is a whole number of seconds above 0');
+    // Signing what verify would refuse would only move the failure to the first request.
+    if (ttl > this.maxTtlSeconds) {
+      throw new Error(`a token may live at most ${formatDuration(this.maxTtlSeconds)} (JWT_MAX_TTL), not ${formatDuration(ttl)}`);
+    }
     const payload: Record<string, unknown> = { sub: userId };
     if (options.admin) payload.role = 'admin';
     if (options.viewer) payload.role = 'viewer';
-    return this.jwt.sign(payload, { expiresIn: (options.expiresIn ?? '7d') as never });
+    return this.jwt.sign(payload, { expiresIn: ttl });
   }
 
-  /** Returns the user, or null for any token that is not ours, is expired, or names no valid user. */
+  /** Returns the user, or null for any token that check() refuses. */
   verify(token: string): AuthUser | null {
+    const checked = this.check(token);
+    return 'user' in checked ? checked.user : null;
+  }
+
+  /**
+   * Accepts only our HS256 tokens that name a valid user and expire within JWT_MAX_TTL of
+   * being issued: a token with no exp, or one years ahead, would be a password that never
+   * changes, and a leaked one would open the account for good.
+   */
+  check(token: string): TokenCheck {
     const now = Date.now();
     const known = this.verified.get(token);
-    if (known && now < known.until) return known.user;
+    if (known && now < known.until) return { user: known.user };
+    let claims: { sub?: unknown; role?: unknown; exp?: unknown; iat?: unknown };
     try {
-      const claims = this.jwt.verify<{ sub?: unknown; role?: unknown; exp?: number }>(token, { algorithms: ['HS256'] });
-      if (!isUserId(claims.sub)) return null;
-      const user = { id: claims.sub, admin: claims.role === 'admin', viewer: claims.role === 'viewer' };
-      const until = Math.min(typeof claims.exp === 'number' ? claims.exp * 1000 : Infinity, now + VERIFIED_MAX_MS);
-      this.verified.set(token, { user, until });
-      return user;
-    } catch {
-      return null;
+      claims = this.jwt.verify(token, { algorithms: ['HS256'] });
+    } catch (err) {
+      const name = (err as Error)?.name;
+      if (name === 'TokenExpiredError') return { refused: 'token expired' };
+      if (name === 'NotBeforeError') return { refused: 'token not valid yet (nbf)' };
+      return { refused: 'invalid token' };
     }
+    if (typeof claims.exp !== 'number') {
+      return { refused: `token has no exp: tokens must expire, at most ${formatDuration(this.maxTtlSeconds)} after they are issued` };
+    }
+    if (claims.iat !== undefined && typeof claims.iat !== 'number') return { refused: 'invalid token: iat is not a number' };
+    const nowS = now / 1000;
+    // Counted from iat, the lifetime its issuer gave it; from now too, so that a token dated
+    // in the future cannot stretch its life; from now alone when there is no iat.
+    const lifetime = Math.max(claims.exp - (claims.iat ?? nowS), claims.exp - nowS - CLOCK_SKEW_S);
+    if (lifetime > this.maxTtlSeconds) {
+      return {
+        refused: `token lives ${formatDuration(Math.ceil(lifetime))}, longer than the ${formatDuration(this.maxTtlSeconds)} this service accepts (JWT_MAX_TTL)`,
+      };
+    }
+    if (!isUserId(claims.sub)) {
+      return { refused: 'token sub must be a user id: 1 to 64 characters of well-formed Unicode with no control characters' };
+    }
+    const user = { id: claims.sub, admin: claims.role === 'admin', viewer: claims.role === 'viewer' };
+    this.verified.set(token, { user, until: Math.min(claims.exp * 1000, now + VERIFIED_MAX_MS) });
+    return { user };
   }
 }

@@ -130,6 +130,6 @@ export class AdminApiClient {
 
   at(apiFlag: string | undefined, env: NodeJS.ProcessEnv = process.env): AdminApi {
     // Short-lived: a token minted per request needs to outlive only that request.
-    return new AdminApi(resolveApiUrl(apiFlag, env), () => this.tokens.sign('cli', { admin: true, expiresIn: '5m' }));
+    return new AdminApi(resolveApiUrl(apiFlag, env), () => this.tokens.sign('cli', { admin: true, ttlSeconds: 300 }));
   }
 }

@@ -1,4 +1,4 @@
-import { BadRequestException } from '@nestjs/common';
+import { ArgumentsHost, BadRequestException, Logger } from '@nestjs/common';
 import { AllExceptionsFilter } from './all-exceptions.filter';
 import { DomainErrorCode, DomainException } from './domain.exception';
 
@@ -13,9 +13,16 @@ describe('AllExceptionsFilter.toBody', () => {
       code: 'SHARD_UNAVAILABLE',
       database: 'shard-1',
     });
-    expect(sut.toBody(new DomainException(DomainErrorCode.NotAParticipant, 'no')).statusCode).toBe(403);
+    expect(sut.toBody(new DomainException(DomainErrorCode.NotMessageAuthor, 'no')).statusCode).toBe(403);
     expect(sut.toBody(new DomainException(DomainErrorCode.DialogNotFound, 'no')).statusCode).toBe(404);
     expect(sut.toBody(new DomainException(DomainErrorCode.InvalidCursor, 'no')).statusCode).toBe(400);
+    expect(sut.toBody(new DomainException(DomainErrorCode.MessageDeleted, 'gone', { messageId: 'm' }))).toEqual({
+      statusCode: 410,
+      error: 'Gone',
+      message: 'gone',
+      code: 'MESSAGE_DELETED',
+      messageId: 'm',
+    });
   });
 
   it('joins validation messages into one string', () => {
@@ -36,5 +43,25 @@ describe('AllExceptionsFilter.toBody', () => {
     expect(sut.toBody(refused).statusCode).toBe(503);
     const bug = sut.toBody(new TypeError('x is undefined'));
     expect(bug).toEqual({ statusCode: 500, error: 'Internal Server Error', message: 'internal error' });
+  });
+});
+
+describe('AllExceptionsFilter logging a 5xx', () => {
+  it('logs the request URL with its tokens masked', () => {
+    const jwt = 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJvcHMifQ.c2lnbmF0dXJlc2lnbmF0dXJl';
+    const url = `/state/data?token=${jwt}&%74oken=${jwt}`;
+    const reply = { status: () => reply, header: () => reply, send: () => reply };
+    const http = { getRequest: () => ({ method: 'GET', url }), getResponse: () => reply };
+    const host = { switchToHttp: () => http } as unknown as ArgumentsHost;
+    const logged = jest.spyOn(Logger.prototype, 'error').mockImplementation(() => undefined);
+    try {
+      new AllExceptionsFilter().catch(new TypeError('boom'), host);
+      expect(logged).toHaveBeenCalledTimes(1);
+      const line = String(logged.mock.calls[0][0]);
+      expect(line).toMatch(/^GET \/state\/data\?token=…&%74oken=… -> 500: TypeError: boom/);
+      expect(line).not.toContain('c2lnbmF0dXJl');
+    } finally {
+      logged.mockRestore();
+    }
   });
 });

@@ -2,6 +2,7 @@ import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logge
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { DomainErrorCode, DomainException } from './domain.exception';
 import { isConnectionError } from './db-errors';
+import { maskUrl } from '../observability/logging';
 import { MetricsService } from '../observability/metrics.service';
 
 export interface ErrorBody {
@@ -19,11 +20,12 @@ export function statusOf(code: DomainErrorCode): number {
     case DomainErrorCode.ShardNotFound:
     case DomainErrorCode.ReshardNotFound:
       return HttpStatus.NOT_FOUND;
+    case DomainErrorCode.MessageDeleted:
+      return HttpStatus.GONE;
     case DomainErrorCode.ReshardConflict:
       return HttpStatus.CONFLICT;
     case DomainErrorCode.DatabaseUnreachable:
       return HttpStatus.UNPROCESSABLE_ENTITY;
-    case DomainErrorCode.NotAParticipant:
     case DomainErrorCode.NotMessageAuthor:
       return HttpStatus.FORBIDDEN;
     case DomainErrorCode.InvalidCursor:
@@ -72,7 +74,7 @@ export class AllExceptionsFilter implements ExceptionFilter {
     this.metrics?.errors.inc({ kind: body.code ?? String(body.statusCode), status: String(body.statusCode) });
     if (body.statusCode >= 500) {
       const detail = exception instanceof Error ? (exception.stack ?? exception.message) : String(exception);
-      this.logger.error(`${request?.method} ${request?.url} -> ${body.statusCode}: ${detail}`);
+      this.logger.error(`${request?.method} ${maskUrl(request?.url ?? '')} -> ${body.statusCode}: ${detail}`);
     }
     void reply.status(body.statusCode).header('content-type', 'application/json; charset=utf-8').send(body);
   }

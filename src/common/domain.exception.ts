@@ -1,8 +1,8 @@
 /** Every failure the service reports on purpose; the filter maps each code to one HTTP status. */
 export enum DomainErrorCode {
   DialogNotFound = 'DIALOG_NOT_FOUND',
-  NotAParticipant = 'NOT_A_PARTICIPANT',
   MessageNotFound = 'MESSAGE_NOT_FOUND',
+  MessageDeleted = 'MESSAGE_DELETED',
   NotMessageAuthor = 'NOT_MESSAGE_AUTHOR',
   InvalidCursor = 'INVALID_CURSOR',
   InvalidInput = 'INVALID_INPUT',

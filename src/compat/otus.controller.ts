@@ -1,5 +1,5 @@
 import { Body, Controller, Get, HttpCode, Param, Post } from '@nestjs/common';
-import { ApiBearerAuth, ApiOperation, ApiProperty, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiProperty, ApiTags } from '@nestjs/swagger';
 import { AuthUser, CurrentUser } from '../auth/auth.decorators';
 import { UserIdPipe } from '../auth/user-id.pipe';
 import { DialogsService } from '../dialogs/dialogs.service';
@@ -18,7 +18,7 @@ export class OtusMessageDto {
 
 /**
  * The public OTUS social-network dialog API: a one-to-one dialog between the caller and
- * `user_id`, created on first use, on top of the same services as the native API.
+ * `user_id`, created by the first send, on top of the same services as the native API.
  */
 @ApiTags('otus-compat')
 @ApiBearerAuth()
@@ -43,13 +43,15 @@ export class OtusController {
   }
 
   @Get('list')
-  @ApiOperation({ summary: `the dialog with user_id, oldest first (the newest ${OTUS_LIST_LIMIT})` })
+  @ApiOperation({ summary: `the dialog with user_id, oldest first (the newest ${OTUS_LIST_LIMIT}); [] when the two have no dialog yet (a list never creates one)` })
+  @ApiOkResponse({ type: [OtusMessageDto] })
   async listDirect(
     @CurrentUser() user: AuthUser,
     @Param('userId', UserIdPipe) otherId: string,
     @RequestLog() log: LogContext,
   ): Promise<OtusMessageDto[]> {
-    const dialogId = await this.dialogs.direct(user.id, otherId);
+    const dialogId = await this.dialogs.findDirect(user.id, otherId);
+    if (!dialogId) return [];
     const rows = await this.messages.newest(dialogId, OTUS_LIST_LIMIT, undefined, log);
     return rows.reverse().map((m) => ({
       from: m.author_id,

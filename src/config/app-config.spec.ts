@@ -1,4 +1,4 @@
-import { ConfigError, externalShards, loadConfig } from './app-config';
+import { ConfigError, externalShards, formatDuration, loadConfig, parseDuration } from './app-config';
 
 describe('loadConfig', () => {
   it('defaults to the embedded setup with two shards on port 3000', () => {
@@ -30,8 +30,25 @@ describe('loadConfig', () => {
     ['a bad port', { PORT: 'eighty' }],
     ['a spare without a name', { SPARE_SHARD_URLS: 'postgres://x/y' }],
     ['a lease shorter than the poll', { RING_LEASE_MS: '500', RING_POLL_MS: '1000' }],
+    ['a token lifetime that is no duration', { JWT_MAX_TTL: 'forever' }],
+    ['a token lifetime under five minutes', { JWT_MAX_TTL: '1m' }],
+    ['a token lifetime over a year', { JWT_MAX_TTL: '400d' }],
     ['a lease shorter than the heartbeat', { RING_LEASE_MS: '2000', HEARTBEAT_MS: '3000', RING_POLL_MS: '100' }],
   ])('rejects %s', (_name, env) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
+  });
+});
+
+describe('JWT_MAX_TTL', () => {
+  it('caps tokens at 24 hours unless set', () => {
+    expect(loadConfig({}).jwtMaxTtlSeconds).toBe(86_400);
+    expect(loadConfig({ JWT_MAX_TTL: '1h' }).jwtMaxTtlSeconds).toBe(3600);
+    expect(loadConfig({ JWT_MAX_TTL: '7d' }).jwtMaxTtlSeconds).toBe(7 * 86_400);
+  });
+
+  it('reads and prints durations', () => {
+    expect(['90', '90s', '15m', '12h', '7d', '7 d'].map(parseDuration)).toEqual([90, 90, 900, 43_200, 604_800, 604_800]);
+    expect(['', '0', '-1h', '1.5h', '1w', 'h', '1h30m'].map(parseDuration)).toEqual([null, null, null, null, null, null, null]);
+    expect([90, 900, 43_200, 86_400, 90_000].map(formatDuration)).toEqual(['90s', '15m', '12h', '1d', '25h']);
   });
 });

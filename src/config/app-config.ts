@@ -6,6 +6,8 @@ export interface AppConfig {
   host: string;
   /** Absent in the embedded default: the bootstrap fills it in from the servers it starts. */
   jwtSecret?: string;
+  /** The longest lifetime (exp - iat) a token may have, in seconds; tokens without exp are refused. */
+  jwtMaxTtlSeconds: number;
   logLevel: string;
   dataDir: string;
   embedded: boolean;
@@ -62,6 +64,38 @@ function int(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number
   const value = Number(raw);
   if (!Number.isInteger(value) || value < min || value > max) {
     throw new ConfigError(`${name} must be an integer from ${min} to ${max}, got "${raw}"`);
+  }
+  return value;
+}
+
+const DURATION_UNITS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86_400 };
+
+/** `90s`, `15m`, `12h`, `7d` (or bare seconds) in seconds; null for anything else. */
+export function parseDuration(value: string): number | null {
+  const match = /^(\d{1,9})\s*([smhd]?)$/.exec(value.trim());
+  if (!match) return null;
+  const seconds = Number(match[1]) * DURATION_UNITS[match[2] || 's'];
+  return seconds > 0 ? seconds : null;
+}
+
+/** The inverse of parseDuration, in the largest unit that divides the value exactly. */
+export function formatDuration(seconds: number): string {
+  for (const unit of ['d', 'h', 'm']) {
+    if (seconds % DURATION_UNITS[unit] === 0) return `${seconds / DURATION_UNITS[unit]}${unit}`;
+  }
+  return `${seconds}s`;
+}
+
+// The CLI signs its admin API calls for five minutes; a cap below that would refuse them. A
+// year is already far more than a bearer token should live: the cap exists to bound a leak.
+const MIN_TOKEN_TTL = 5 * 60;
+const MAX_TOKEN_TTL = 365 * 86_400;
+
+function duration(env: NodeJS.ProcessEnv, name: string, fallback: string, min: number, max: number): number {
+  const raw = env[name] || fallback;
+  const value = parseDuration(raw);
+  if (value === null || value < min || value > max) {
+    throw new ConfigError(`${name} must be a duration such as 1h or 24h, from ${formatDuration(min)} to ${formatDuration(max)}, got "${raw}"`);
   }
   return value;
 }
@@ -123,6 +157,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     port: int(env, 'PORT', 3000, 0, 65535),
     host: env.HOST || '127.0.0.1',
     jwtSecret,
+    jwtMaxTtlSeconds: duration(env, 'JWT_MAX_TTL', '24h', MIN_TOKEN_TTL, MAX_TOKEN_TTL),
     logLevel: env.LOG_LEVEL || 'info',
     dataDir: path.resolve(env.DATA_DIR || '.data'),
     embedded,

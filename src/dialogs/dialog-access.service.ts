@@ -19,22 +19,27 @@ export class DialogAccessService {
     const cached = this.participants.get(dialogId);
     if (cached) return cached;
     const ids = await this.dialogs.participants(dialogId);
-    if (ids.length === 0) throw new DomainException(DomainErrorCode.DialogNotFound, `dialog ${dialogId} not found`);
+    if (ids.length === 0) throw notFound(dialogId);
     const set = new Set(ids);
     this.participants.set(dialogId, set);
     return set;
   }
 
-  /** 404 for a dialog that does not exist, 403 for one the user is not part of. */
+  /**
+   * The same 404 for a dialog that does not exist and for one the user is not part of: a 403
+   * for the second told anyone which dialog ids exist.
+   */
   async assertParticipant(dialogId: string, userId: string): Promise<ReadonlySet<string>> {
     const members = await this.participantsOf(dialogId);
-    if (!members.has(userId)) {
-      throw new DomainException(DomainErrorCode.NotAParticipant, 'you are not a participant of this dialog');
-    }
+    if (!members.has(userId)) throw notFound(dialogId);
     return members;
   }
 
   remember(dialogId: string, participantIds: string[]): void {
     this.participants.set(dialogId, new Set(participantIds));
   }
+}
+
+function notFound(dialogId: string): DomainException {
+  return new DomainException(DomainErrorCode.DialogNotFound, `dialog ${dialogId} not found`);
 }

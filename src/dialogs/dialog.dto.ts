@@ -36,3 +36,6 @@ export class DialogPageDto {
   @ApiProperty({ type: [DialogDto] }) items: DialogDto[];
   @ApiProperty({ nullable: true, type: String }) nextCursor: string | null;
 }
+
+/** What every dialog route answers to anyone not in the dialog, so no one learns which ids exist. */
+export const DIALOG_NOT_FOUND = 'DIALOG_NOT_FOUND: no such dialog, or the caller is not one of its participants (the same answer for both)';

@@ -1,9 +1,9 @@
 import { Body, Controller, Get, Param, Post, Query } from '@nestjs/common';
-import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiNotFoundResponse, ApiTags } from '@nestjs/swagger';
 import { AuthUser, CurrentUser } from '../auth/auth.decorators';
 import { UuidPipe } from '../common/uuid.pipe';
 import { DEFAULT_PAGE, PageQueryDto } from '../common/page-query.dto';
-import { CreateDialogDto, DialogDto, DialogPageDto } from './dialog.dto';
+import { CreateDialogDto, DIALOG_NOT_FOUND, DialogDto, DialogPageDto } from './dialog.dto';
 import { DialogsService } from './dialogs.service';
 
 @ApiTags('dialogs')
@@ -23,6 +23,7 @@ export class DialogsController {
   }
 
   @Get(':id')
+  @ApiNotFoundResponse({ description: DIALOG_NOT_FOUND })
   getDialog(@CurrentUser() user: AuthUser, @Param('id', new UuidPipe('dialog id')) id: string): Promise<DialogDto> {
     return this.dialogs.get(user, id);
   }

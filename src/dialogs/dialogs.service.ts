@@ -26,6 +26,10 @@ export function directKey(a: string, b: string): string {
   return JSON.stringify([a, b].sort());
 }
 
+function directParticipants(a: string, b: string): string[] {
+  return [...new Set([a, b])];
+}
+
 @Injectable()
 export class DialogsService {
   private readonly directIds = new LRUCache<string, string>({ max: 200_000 });
@@ -72,14 +76,28 @@ export class DialogsService {
 
   /** The OTUS API's one-to-one dialog between the caller and another user, created on first use. */
   async direct(userId: string, otherId: string): Promise<string> {
+    const found = await this.findDirect(userId, otherId);
+    if (found) return found;
+    const key = directKey(userId, otherId);
+    const participantIds = directParticipants(userId, otherId);
+    const id = await this.dialogs.create({ id: randomUUID(), kind: 'direct', title: null, createdBy: userId, participantIds, directKey: key });
+    this.access.remember(id, participantIds);
+    this.directIds.set(key, id);
+    return id;
+  }
+
+  /**
+   * The one-to-one dialog of two users if it exists. Reads use this, never direct(): a read
+   * that created a dialog let anyone fill dialogdb (and other users' dialog lists) with GETs.
+   * Misses are not cached, as the dialog may be created on another instance any moment.
+   */
+  async findDirect(userId: string, otherId: string): Promise<string | null> {
     const key = directKey(userId, otherId);
     const cached = this.directIds.get(key);
     if (cached) return cached;
-    const participantIds = [...new Set([userId, otherId])];
-    const id =
-      (await this.dialogs.findDirect(key)) ??
-      (await this.dialogs.create({ id: randomUUID(), kind: 'direct', title: null, createdBy: userId, participantIds, directKey: key }));
-    this.access.remember(id, participantIds);
+    const id = await this.dialogs.findDirect(key);
+    if (!id) return null;
+    this.access.remember(id, directParticipants(userId, otherId));
     this.directIds.set(key, id);
     return id;
   }

@@ -15,7 +15,9 @@ export class MessageTextDto {
 export class SendMessageDto extends MessageTextDto {
   @ApiPropertyOptional({
     maxLength: 64,
-    description: 'client-chosen idempotency key: a retry with the same key returns the first message (200)',
+    description:
+      'client-chosen idempotency key: a retry with the same key returns the first message (200), ' +
+      'or 410 MESSAGE_DELETED (with its messageId) once that message has been deleted',
   })
   @IsOptional()
   @IsString()
@@ -30,6 +32,15 @@ export class MessageDto {
   @ApiProperty() text: string;
   @ApiProperty() createdAt: string;
   @ApiPropertyOptional({ nullable: true, type: String }) editedAt: string | null;
+}
+
+/** The 410 of a send retried after its first message was deleted: the JSON error contract plus the id. */
+export class MessageGoneDto {
+  @ApiProperty({ example: 410 }) statusCode: number;
+  @ApiProperty({ example: 'Gone' }) error: string;
+  @ApiProperty() message: string;
+  @ApiProperty({ example: 'MESSAGE_DELETED' }) code: string;
+  @ApiProperty({ format: 'uuid', description: 'the deleted message' }) messageId: string;
 }
 
 export class MessagePageDto {

@@ -1,16 +1,26 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query, Res } from '@nestjs/common';
-import { ApiBearerAuth, ApiOkResponse, ApiCreatedResponse, ApiTags } from '@nestjs/swagger';
+import {
+  ApiBearerAuth,
+  ApiCreatedResponse,
+  ApiForbiddenResponse,
+  ApiGoneResponse,
+  ApiNotFoundResponse,
+  ApiOkResponse,
+  ApiTags,
+} from '@nestjs/swagger';
 import { RouteSchema } from '@nestjs/platform-fastify';
 import type { FastifyReply } from 'fastify';
 import { AuthUser, CurrentUser } from '../auth/auth.decorators';
 import { DEFAULT_PAGE, PageQueryDto } from '../common/page-query.dto';
 import { UuidPipe } from '../common/uuid.pipe';
+import { DIALOG_NOT_FOUND } from '../dialogs/dialog.dto';
 import { LogContext, RequestLog } from '../observability/log-context';
-import { MESSAGE_RESPONSE, MessageTextDto, MessageDto, MessagePageDto, PAGE_RESPONSE, SendMessageDto } from './message.dto';
+import { MESSAGE_RESPONSE, MessageGoneDto, MessageTextDto, MessageDto, MessagePageDto, PAGE_RESPONSE, SendMessageDto } from './message.dto';
 import { MessagesService } from './messages.service';
 
 @ApiTags('messages')
 @ApiBearerAuth()
+@ApiNotFoundResponse({ description: `${DIALOG_NOT_FOUND}; for a message route also MESSAGE_NOT_FOUND` })
 @Controller('dialogs/:dialogId/messages')
 export class MessagesController {
   constructor(private readonly messages: MessagesService) {}
@@ -19,6 +29,10 @@ export class MessagesController {
   @RouteSchema(MESSAGE_RESPONSE)
   @ApiCreatedResponse({ type: MessageDto, description: 'sent' })
   @ApiOkResponse({ type: MessageDto, description: 'a retry: the first message with this clientMessageId' })
+  @ApiGoneResponse({
+    type: MessageGoneDto,
+    description: 'a retry whose first message has been deleted (MESSAGE_DELETED, naming it in messageId): nothing is sent',
+  })
   async sendMessage(
     @CurrentUser() user: AuthUser,
     @Param('dialogId', new UuidPipe('dialog id')) dialogId: string,
@@ -44,6 +58,7 @@ export class MessagesController {
 
   @Patch(':messageId')
   @RouteSchema(MESSAGE_RESPONSE)
+  @ApiForbiddenResponse({ description: "NOT_MESSAGE_AUTHOR: a participant may change only their own messages" })
   editMessage(
     @CurrentUser() user: AuthUser,
     @Param('dialogId', new UuidPipe('dialog id')) dialogId: string,
@@ -56,6 +71,7 @@ export class MessagesController {
 
   @Delete(':messageId')
   @HttpCode(204)
+  @ApiForbiddenResponse({ description: "NOT_MESSAGE_AUTHOR: a participant may change only their own messages" })
   deleteMessage(
     @CurrentUser() user: AuthUser,
     @Param('dialogId', new UuidPipe('dialog id')) dialogId: string,

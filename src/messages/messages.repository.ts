@@ -83,7 +83,8 @@ export class MessagesRepository {
   }
 
   /**
-   * The message this author sent with this clientMessageId, if this shard has it. Like every
+   * The message this author sent with this clientMessageId, if this shard has it, with its
+   * revision (during a reshard two shards' copies of it are merged by MERGE_RULE). Like every
    * read of the data path, the shard checks that it serves the hash (here merged with another
    * shard is enough): a shard that gave the arc away, whose copy cleanup may be deleting,
    * refuses rather than answers "none".
@@ -91,7 +92,7 @@ export class MessagesRepository {
   async findByClientId(shard: string, dialogId: string, hash: number, authorId: string, clientMessageId: string): Promise<MessageRow | null> {
     const rows = await this.shards.query<MessageRow>(
       shard,
-      `SELECT ${COLUMNS} FROM messages WHERE dialog_id = $1 AND author_id = $2 AND client_message_id = $3 AND shard_serves($4, 'read')`,
+      `SELECT ${COLUMNS}, revision FROM messages WHERE dialog_id = $1 AND author_id = $2 AND client_message_id = $3 AND shard_serves($4, 'read')`,
       [dialogId, authorId, clientMessageId, hash],
       'message_by_client_id',
     );

@@ -27,6 +27,22 @@ export function toMessageDto(row: PageRow): MessageDto {
   };
 }
 
+/**
+ * The answer to a send whose clientMessageId was already used: the first message. Once that
+ * is deleted its tombstone (empty text) read like a live empty message, so the retry is told
+ * it is gone (410), with the id, and nothing is sent again.
+ */
+function retried(first: PageRow): SendResult {
+  if (first.deleted_at) {
+    throw new DomainException(
+      DomainErrorCode.MessageDeleted,
+      `message ${first.id}, the first send with this clientMessageId, was deleted; send with a new clientMessageId to post again`,
+      { messageId: first.id },
+    );
+  }
+  return { message: toMessageDto(first), created: false };
+}
+
 /** A UUIDv7 carries its creation time in its first 48 bits; createdAt is read from the id. */
 export function uuidv7Time(id: string): Date {
   return new Date(parseInt(id.slice(0, 8) + id.slice(9, 13), 16));
@@ -60,10 +76,13 @@ export class MessagesService {
     const createdAt = uuidv7Time(id);
     return this.onRoute(dialogId, async (route) => {
       if (clientMessageId) {
-        // During a reshard the first send may sit on the other shard of the pair.
+        // During a reshard the first send may sit on the other shard of the pair, and the
+        // write shard may hold a later copy of it (an edit or delete pulls it over first).
         for (const other of route.reads.slice(1)) {
           const first = await this.messages.findByClientId(other, dialogId, route.hash, user.id, clientMessageId);
-          if (first) return { message: toMessageDto(first), created: false };
+          if (!first) continue;
+          const here = await this.messages.findByClientId(route.write, dialogId, route.hash, user.id, clientMessageId);
+          return retried(here ? mergeWinner(first, here) : first);
         }
       }
       const row = await this.messages.insert(route.write, {
@@ -81,7 +100,7 @@ export class MessagesService {
       }
       const first = await this.messages.findByClientId(route.write, dialogId, route.hash, user.id, clientMessageId!);
       if (!first) throw new Error(`idempotent send of ${clientMessageId} found neither a conflict nor a row`);
-      return { message: toMessageDto(first), created: false };
+      return retried(first);
     }, log);
   }
 

@@ -1,5 +1,6 @@
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Client } from 'pg';
+import type { Logger } from 'pino';
 import request from 'supertest';
 import TestAgent from 'supertest/lib/agent';
 import { TokenService } from '../../src/auth/token.service';
@@ -17,11 +18,15 @@ export interface TestApp {
   close(): Promise<void>;
 }
 
-/** The real application on a test cluster: migrations, Fastify, every module; no mocks. */
+/**
+ * The real application on a test cluster: migrations, Fastify, every module; no mocks. Pass a
+ * `logger` (createLogger with a destination) to read what the service logs.
+ */
 export async function startTestApp(
   cluster: TestCluster,
   env: NodeJS.ProcessEnv = {},
   provisioner: ShardProvisioner | null = null,
+  logger?: Logger,
 ): Promise<TestApp> {
   const base = loadConfig({
     DIALOG_DB_URL: cluster.dialogDbUrl,
@@ -33,7 +38,7 @@ export async function startTestApp(
   const quiet = { log: () => undefined };
   const { config } = await resolveDatabases(base, quiet);
   await migrateAll(config, quiet);
-  const app = await createApp(config, provisioner);
+  const app = await createApp(config, provisioner, logger);
   const tokens = app.get(TokenService);
   return {
     app,
