@@ -1,5 +1,6 @@
 import { Ring, ringHash } from '../src/ring';
 import { ShardRegistry } from '../src/shards/shard-registry';
+import { seeded } from './support/fuzz';
 import { startCluster, TestCluster } from './support/pg-cluster';
 import { HarnessProvisioner } from './support/provisioner';
 import { eventually } from './support/eventually';
@@ -30,18 +31,6 @@ interface Acked {
   /** An edit or delete of it got no answer: its outcome is unknown, so only "at most once" is checked. */
   uncertain: boolean;
   key?: string;
-}
-
-/** A small deterministic generator: a failing run can be replayed by its seed. */
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** Delays every shard statement of an instance between routing and SQL; rarely for seconds. */
@@ -85,14 +74,14 @@ describe('the history of writes through a split, a cancelled split and a move', 
 
   it('explains every acknowledged write', async () => {
     const seed = Number(process.env.HISTORY_SEED ?? Date.now() % 100_000);
-    const random = rng(seed);
+    const random = seeded(seed);
     const writers = Array.from({ length: WRITERS }, (_, i) => `w${i}`);
     const dialogs: string[] = [];
     for (let i = 0; i < DIALOGS; i++) {
       dialogs.push((await a.http.post('/dialogs').set(a.auth(writers[0])).send({ participantIds: writers.slice(1) }).expect(201)).body.id);
     }
-    delayShardStatements(a, rng(seed + 1), 400);
-    delayShardStatements(b, rng(seed + 2), 100);
+    delayShardStatements(a, seeded(seed + 1), 400);
+    delayShardStatements(b, seeded(seed + 2), 100);
 
     const acked = new Map<string, Acked>();
     const statuses = new Map<number, number>();

@@ -7,6 +7,29 @@ import { admin, countRows, FAST_RING, getJob, inSplitArc, readAll, waitForJob } 
 import { sql, startTestApp, TestApp } from './support/test-app';
 
 /**
+ * Instance A, and instance B whose shard pools hold one connection each, so the test can
+ * hold B's requests between routing and SQL by holding that connection; a registered spare.
+ */
+function twoInstances(env: NodeJS.ProcessEnv) {
+  const w = {} as { cluster: TestCluster; a: TestApp; b: TestApp; held?: PoolClient };
+  beforeAll(async () => {
+    w.cluster = await startCluster({ shards: 3 });
+    const shared = { ...FAST_RING, SHARD_URLS: w.cluster.shardUrls.slice(0, 2).join(','), ...env };
+    w.a = await startTestApp(w.cluster, shared);
+    // Requests wait for the connection for as long as the test holds it.
+    w.b = await startTestApp(w.cluster, { ...shared, SHARD_POOL_SIZE: '1', DB_CONNECT_TIMEOUT_MS: '60000' });
+    await w.a.http.post('/admin/shards').set(admin(w.a)).send({ name: 'shard-2', url: w.cluster.shardUrls[2] }).expect(201);
+  });
+  afterAll(async () => {
+    w.held?.release();
+    await w.b?.close();
+    await w.a?.close();
+    await w.cluster?.destroy();
+  });
+  return w;
+}
+
+/**
  * Two instances on the same databases. Instance B's requests are routed, then wait for a
  * shard connection (B's pool has one, and the test holds it) for longer than a whole split
  * takes, as they would in a long GC pause or a frozen VM. When they reach shard-0 at last,
@@ -14,59 +37,40 @@ import { sql, startTestApp, TestApp } from './support/test-app';
  * readable through both instances, and no page B answers may miss a message.
  */
 describe('a split while another instance holds requests between routing and SQL', () => {
-  let cluster: TestCluster;
-  let a: TestApp;
-  let b: TestApp;
-  let held: PoolClient | undefined;
-
-  beforeAll(async () => {
-    cluster = await startCluster({ shards: 3 });
-    const env = { ...FAST_RING, SHARD_URLS: cluster.shardUrls.slice(0, 2).join(',') };
-    a = await startTestApp(cluster, env);
-    // Requests wait for the connection for as long as the test holds it.
-    b = await startTestApp(cluster, { ...env, SHARD_POOL_SIZE: '1', DB_CONNECT_TIMEOUT_MS: '60000' });
-    await a.http.post('/admin/shards').set(admin(a)).send({ name: 'shard-2', url: cluster.shardUrls[2] }).expect(201);
-  });
-
-  afterAll(async () => {
-    held?.release();
-    await b?.close();
-    await a?.close();
-    await cluster?.destroy();
-  });
+  const w = twoInstances({});
 
   it('acknowledges no send, edit or delete that readers then miss', async () => {
     const dialogs: string[] = [];
     while (dialogs.length < 4) {
-      const dialog = await a.http.post('/dialogs').set(a.auth('alice')).send({ participantIds: ['bob'] }).expect(201);
+      const dialog = await w.a.http.post('/dialogs').set(w.a.auth('alice')).send({ participantIds: ['bob'] }).expect(201);
       if (inSplitArc(dialog.body.id)) dialogs.push(dialog.body.id);
     }
     const seeded: Array<{ dialogId: string; id: string }> = [];
     for (const dialogId of dialogs) {
       for (let m = 0; m < 2; m++) {
-        const res = await a.http.post(`/dialogs/${dialogId}/messages`).set(a.auth('alice')).send({ text: `seed ${m}` }).expect(201);
+        const res = await w.a.http.post(`/dialogs/${dialogId}/messages`).set(w.a.auth('alice')).send({ text: `seed ${m}` }).expect(201);
         seeded.push({ dialogId, id: res.body.id });
       }
     }
 
-    const pool = b.app.get(ShardRegistry).get('shard-0').pool;
-    held = await pool.connect();
+    const pool = w.b.app.get(ShardRegistry).get('shard-0').pool;
+    w.held = await pool.connect();
     // Each request is routed by B's ring (shard-0 owns the arc), then queues for the connection.
     const sends = dialogs.map((dialogId, i) =>
-      b.http.post(`/dialogs/${dialogId}/messages`).set(b.auth('bob')).send({ text: `late ${i}`, clientMessageId: `late-${i}` }).then((res) => res),
+      w.b.http.post(`/dialogs/${dialogId}/messages`).set(w.b.auth('bob')).send({ text: `late ${i}`, clientMessageId: `late-${i}` }).then((res) => res),
     );
-    const edit = b.http.patch(`/dialogs/${seeded[0].dialogId}/messages/${seeded[0].id}`).set(b.auth('alice')).send({ text: 'edited late' }).then((res) => res);
-    const removal = b.http.delete(`/dialogs/${seeded[3].dialogId}/messages/${seeded[3].id}`).set(b.auth('alice')).then((res) => res);
-    const page = b.http.get(`/dialogs/${seeded[5].dialogId}/messages`).set(b.auth('alice')).then((res) => res);
+    const edit = w.b.http.patch(`/dialogs/${seeded[0].dialogId}/messages/${seeded[0].id}`).set(w.b.auth('alice')).send({ text: 'edited late' }).then((res) => res);
+    const removal = w.b.http.delete(`/dialogs/${seeded[3].dialogId}/messages/${seeded[3].id}`).set(w.b.auth('alice')).then((res) => res);
+    const page = w.b.http.get(`/dialogs/${seeded[5].dialogId}/messages`).set(w.b.auth('alice')).then((res) => res);
     await eventually(() => expect(pool.waitingCount).toBe(dialogs.length + 3));
 
-    const job = await a.http.post('/admin/reshard').set(admin(a)).send({ split: 'shard-0' }).expect(202);
-    const done = await waitForJob(a, job.body.id, (j) => ['done', 'failed'].includes(j.phase));
+    const job = await w.a.http.post('/admin/reshard').set(admin(w.a)).send({ split: 'shard-0' }).expect(202);
+    const done = await waitForJob(w.a, job.body.id, (j) => ['done', 'failed'].includes(j.phase));
     expect(done.phase).toBe('done');
-    expect(await sql(cluster.shardUrls[0], 'SELECT id FROM messages WHERE ring_hash >= 1073741823 AND ring_hash < 2147483647')).toEqual([]);
+    expect(await sql(w.cluster.shardUrls[0], 'SELECT id FROM messages WHERE ring_hash >= 1073741823 AND ring_hash < 2147483647')).toEqual([]);
 
-    held.release();
-    held = undefined;
+    w.held.release();
+    w.held = undefined;
     const sent = await Promise.all(sends);
     for (const res of sent) expect(res.status).toBe(201);
     expect((await edit).status).toBe(200);
@@ -77,7 +81,7 @@ describe('a split while another instance holds requests between routing and SQL'
     const seededThere = seeded.filter((s) => s.dialogId === seeded[5].dialogId).map((s) => s.id);
     expect(pageRes.body.items.map((m: { id: string }) => m.id)).toEqual(expect.arrayContaining(seededThere));
 
-    for (const t of [a, b]) {
+    for (const t of [w.a, w.b]) {
       for (const [i, dialogId] of dialogs.entries()) {
         const all = await readAll(t, dialogId);
         expect(all.filter((m) => m.id === sent[i].body.id)).toEqual([expect.objectContaining({ text: `late ${i}` })]);
@@ -87,10 +91,10 @@ describe('a split while another instance holds requests between routing and SQL'
     }
     // Retried now, each send is the same message: nothing was written twice either.
     for (const [i, dialogId] of dialogs.entries()) {
-      const again = await a.http.post(`/dialogs/${dialogId}/messages`).set(a.auth('bob')).send({ text: 'x', clientMessageId: `late-${i}` }).expect(200);
+      const again = await w.a.http.post(`/dialogs/${dialogId}/messages`).set(w.a.auth('bob')).send({ text: 'x', clientMessageId: `late-${i}` }).expect(200);
       expect(again.body.id).toBe(sent[i].body.id);
     }
-    expect(await sql(cluster.shardUrls[0], 'SELECT id FROM messages WHERE ring_hash >= 1073741823 AND ring_hash < 2147483647')).toEqual([]);
+    expect(await sql(w.cluster.shardUrls[0], 'SELECT id FROM messages WHERE ring_hash >= 1073741823 AND ring_hash < 2147483647')).toEqual([]);
   });
 });
 
@@ -100,56 +104,38 @@ describe('a split while another instance holds requests between routing and SQL'
  * emptied the target. It must land on the source, not on the spare where nobody reads.
  */
 describe('a cancel while another instance holds a send routed to the target', () => {
-  let cluster: TestCluster;
-  let a: TestApp;
-  let b: TestApp;
-  let held: PoolClient | undefined;
-
-  beforeAll(async () => {
-    cluster = await startCluster({ shards: 3 });
-    const env = { ...FAST_RING, SHARD_URLS: cluster.shardUrls.slice(0, 2).join(','), RESHARD_BATCH: '10', RESHARD_MAX_ROWS_PER_SEC: '100' };
-    a = await startTestApp(cluster, env);
-    b = await startTestApp(cluster, { ...env, SHARD_POOL_SIZE: '1', DB_CONNECT_TIMEOUT_MS: '60000' });
-    await a.http.post('/admin/shards').set(admin(a)).send({ name: 'shard-2', url: cluster.shardUrls[2] }).expect(201);
-  });
-
-  afterAll(async () => {
-    held?.release();
-    await b?.close();
-    await a?.close();
-    await cluster?.destroy();
-  });
+  const w = twoInstances({ RESHARD_BATCH: '10', RESHARD_MAX_ROWS_PER_SEC: '100' });
 
   it('lands the send on the source once the arc is back there', async () => {
     const dialogs: string[] = [];
     while (dialogs.length < 6) {
-      const dialog = await a.http.post('/dialogs').set(a.auth('alice')).send({ participantIds: ['bob'] }).expect(201);
+      const dialog = await w.a.http.post('/dialogs').set(w.a.auth('alice')).send({ participantIds: ['bob'] }).expect(201);
       if (inSplitArc(dialog.body.id)) dialogs.push(dialog.body.id);
     }
     for (const dialogId of dialogs) {
-      for (let m = 0; m < 10; m++) await a.http.post(`/dialogs/${dialogId}/messages`).set(a.auth('alice')).send({ text: `seed ${m}` }).expect(201);
+      for (let m = 0; m < 10; m++) await w.a.http.post(`/dialogs/${dialogId}/messages`).set(w.a.auth('alice')).send({ text: `seed ${m}` }).expect(201);
     }
-    const job = (await a.http.post('/admin/reshard').set(admin(a)).send({ split: 'shard-0' }).expect(202)).body.id;
-    const copying = await waitForJob(a, job, (j) => j.phase === 'copy' && j.copied > 0);
+    const job = (await w.a.http.post('/admin/reshard').set(admin(w.a)).send({ split: 'shard-0' }).expect(202)).body.id;
+    const copying = await waitForJob(w.a, job, (j) => j.phase === 'copy' && j.copied > 0);
     const copyVersion = (copying.versions as Record<string, number>).copy;
-    await eventually(() => expect(b.app.get(RingService).current().version).toBe(copyVersion));
+    await eventually(() => expect(w.b.app.get(RingService).current().version).toBe(copyVersion));
 
-    const pool = b.app.get(ShardRegistry).get('shard-2').pool;
-    held = await pool.connect();
-    const send = b.http.post(`/dialogs/${dialogs[0]}/messages`).set(b.auth('bob')).send({ text: 'routed to the target' }).then((res) => res);
+    const pool = w.b.app.get(ShardRegistry).get('shard-2').pool;
+    w.held = await pool.connect();
+    const send = w.b.http.post(`/dialogs/${dialogs[0]}/messages`).set(w.b.auth('bob')).send({ text: 'routed to the target' }).then((res) => res);
     await eventually(() => expect(pool.waitingCount).toBe(1));
 
-    await a.http.post(`/admin/reshard/${job}/cancel`).set(admin(a)).expect(202);
-    const cancelled = await waitForJob(a, job, (j) => ['cancelled', 'failed', 'done'].includes(j.phase));
+    await w.a.http.post(`/admin/reshard/${job}/cancel`).set(admin(w.a)).expect(202);
+    const cancelled = await waitForJob(w.a, job, (j) => ['cancelled', 'failed', 'done'].includes(j.phase));
     expect(cancelled.phase).toBe('cancelled');
-    expect(await countRows(cluster.shardUrls[2])).toBe(0);
+    expect(await countRows(w.cluster.shardUrls[2])).toBe(0);
 
-    held.release();
-    held = undefined;
+    w.held.release();
+    w.held = undefined;
     const res = await send;
     expect(res.status).toBe(201);
-    for (const t of [a, b]) expect((await readAll(t, dialogs[0])).filter((m) => m.id === res.body.id)).toHaveLength(1);
-    expect(await countRows(cluster.shardUrls[2])).toBe(0);
-    expect((await getJob(a, job)).phase).toBe('cancelled');
+    for (const t of [w.a, w.b]) expect((await readAll(t, dialogs[0])).filter((m) => m.id === res.body.id)).toHaveLength(1);
+    expect(await countRows(w.cluster.shardUrls[2])).toBe(0);
+    expect((await getJob(w.a, job)).phase).toBe('cancelled');
   });
 });

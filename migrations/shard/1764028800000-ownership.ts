@@ -43,24 +43,26 @@ export class Ownership1764028800000 implements MigrationInterface {
         updated_at timestamptz NOT NULL DEFAULT now()
       )`);
 
-    // Raises SQLSTATE SF001 (the writer reloads the ring and retries on the new route) unless
-    // the shard serves this hash for this access: 'write', 'read' (merged with another shard)
-    // or 'read-alone'. STABLE, so it sees the snapshot of the statement that calls it: a page
-    // that passes the check reads rows that cleanup had not deleted.
+    // Whether the shard serves this hash for this access: 'write', 'read' (merged with another
+    // shard) or 'read-alone'. Plain SQL, so the planner inlines it into the statement that
+    // calls it (one small scan of shard_arcs, once per statement) in that statement's snapshot:
+    // a page that passes the check reads rows that cleanup had not deleted.
     await q.query(`
-      CREATE FUNCTION shard_serves(h bigint, access text) RETURNS boolean LANGUAGE plpgsql STABLE AS $$
-      BEGIN
-        IF EXISTS (
+      CREATE FUNCTION shard_serves(h bigint, access text) RETURNS boolean LANGUAGE sql STABLE AS $$
+        SELECT EXISTS (
           SELECT 1 FROM shard_arcs
           WHERE h >= from_hash AND h < to_hash
             AND CASE access
                   WHEN 'write' THEN mode IN ('owner', 'writer')
                   WHEN 'read' THEN true
                   WHEN 'read-alone' THEN mode = 'owner' OR (mode = 'writer' AND h < copied_below)
-                END
-        ) THEN
-          RETURN true;
-        END IF;
+                END)
+      $$`);
+    // Called only when shard_serves said no (statements check "shard_serves(...) OR
+    // shard_refuses(...)"): SQLSTATE SF001 tells the service to reload the ring and retry.
+    await q.query(`
+      CREATE FUNCTION shard_refuses(h bigint, access text) RETURNS boolean LANGUAGE plpgsql STABLE AS $$
+      BEGIN
         RAISE EXCEPTION 'shard does not serve % of ring hash %', access, h USING ERRCODE = 'SF001', DETAIL = access;
       END $$`);
 
@@ -71,12 +73,19 @@ export class Ownership1764028800000 implements MigrationInterface {
     // rows that moved away set chat.ownership_bypass for their transaction.
     await q.query(`
       CREATE FUNCTION messages_ownership() RETURNS trigger LANGUAGE plpgsql AS $$
+      DECLARE
+        h bigint;
       BEGIN
         IF current_setting('chat.ownership_bypass', true) = 'on' THEN
           RETURN CASE WHEN TG_OP = 'DELETE' THEN OLD ELSE NEW END;
         END IF;
         PERFORM pg_advisory_xact_lock_shared(7240003);
-        PERFORM shard_serves(CASE WHEN TG_OP = 'DELETE' THEN OLD.ring_hash ELSE NEW.ring_hash END, 'write');
+        h := CASE WHEN TG_OP = 'DELETE' THEN OLD.ring_hash ELSE NEW.ring_hash END;
+        -- shard_serves(h, 'write'), spelled out: a query plpgsql plans once per session is much
+        -- cheaper per row than a call of a SQL function, which is not inlined here.
+        IF NOT EXISTS (SELECT 1 FROM shard_arcs WHERE h >= from_hash AND h < to_hash AND mode IN ('owner', 'writer')) THEN
+          PERFORM shard_refuses(h, 'write');
+        END IF;
         RETURN CASE WHEN TG_OP = 'DELETE' THEN OLD ELSE NEW END;
       END $$`);
     await q.query(`
@@ -87,6 +96,7 @@ export class Ownership1764028800000 implements MigrationInterface {
   async down(q: QueryRunner): Promise<void> {
     await q.query(`DROP TRIGGER messages_ownership ON messages`);
     await q.query(`DROP FUNCTION messages_ownership()`);
+    await q.query(`DROP FUNCTION shard_refuses(bigint, text)`);
     await q.query(`DROP FUNCTION shard_serves(bigint, text)`);
     await q.query(`DROP TABLE shard_ownership, shard_arcs`);
     await q.query(`ALTER TABLE messages DROP COLUMN revision`);

@@ -55,6 +55,15 @@ export function mergeWinner<R extends Pick<PageRow, 'deleted_at' | 'revision'>>(
   if (incoming.deleted_at || (incoming.revision ?? 0) > (kept.revision ?? 0)) return incoming;
   return kept;
 }
+/**
+ * The shard's ownership check as a one-time filter of a statement (see the shard migration
+ * `Ownership`): true where the shard serves the hash in parameter `hash` for `access`, else
+ * SQLSTATE SF001, which the registry turns into an OwnershipError.
+ */
+export function served(hash: string, access: 'write' | 'read' | 'read-alone'): string {
+  return `(shard_serves(${hash}, '${access}') OR shard_refuses(${hash}, '${access}'))`;
+}
+
 // Timestamps are kept to the millisecond, the precision a JavaScript Date carries, so a row
 // copied between shards through the service compares equal to its original.
 const NOW_MS = `date_trunc('milliseconds', now())`;
@@ -92,7 +101,7 @@ export class MessagesRepository {
   async findByClientId(shard: string, dialogId: string, hash: number, authorId: string, clientMessageId: string): Promise<MessageRow | null> {
     const rows = await this.shards.query<MessageRow>(
       shard,
-      `SELECT ${COLUMNS}, revision FROM messages WHERE dialog_id = $1 AND author_id = $2 AND client_message_id = $3 AND shard_serves($4, 'read')`,
+      `SELECT ${COLUMNS}, revision FROM messages WHERE dialog_id = $1 AND author_id = $2 AND client_message_id = $3 AND ${served('$4', 'read')}`,
       [dialogId, authorId, clientMessageId, hash],
       'message_by_client_id',
     );
@@ -103,7 +112,7 @@ export class MessagesRepository {
   async findById(shard: string, dialogId: string, hash: number, id: string): Promise<FullMessageRow | null> {
     const rows = await this.shards.query<FullMessageRow>(
       shard,
-      `SELECT ${FULL_COLUMNS} FROM messages WHERE dialog_id = $1 AND id = $2 AND shard_serves($3, 'read')`,
+      `SELECT ${FULL_COLUMNS} FROM messages WHERE dialog_id = $1 AND id = $2 AND ${served('$3', 'read')}`,
       [dialogId, id, hash],
       'message_by_id',
     );
@@ -120,7 +129,7 @@ export class MessagesRepository {
       return this.shards.query<PageRow>(
         shard,
         `SELECT ${PAGE_COLUMNS} FROM messages
-         WHERE dialog_id = $1 AND id < $2 AND deleted_at IS NULL AND shard_serves($4, 'read-alone') ORDER BY id DESC LIMIT $3`,
+         WHERE dialog_id = $1 AND id < $2 AND deleted_at IS NULL AND ${served('$4', 'read-alone')} ORDER BY id DESC LIMIT $3`,
         [dialogId, before, limit, hash],
         'message_page_before',
       );
@@ -128,7 +137,7 @@ export class MessagesRepository {
     return this.shards.query<PageRow>(
       shard,
       `SELECT ${PAGE_COLUMNS} FROM messages
-       WHERE dialog_id = $1 AND deleted_at IS NULL AND shard_serves($3, 'read-alone') ORDER BY id DESC LIMIT $2`,
+       WHERE dialog_id = $1 AND deleted_at IS NULL AND ${served('$3', 'read-alone')} ORDER BY id DESC LIMIT $2`,
       [dialogId, limit, hash],
       'message_page',
     );
@@ -139,7 +148,7 @@ export class MessagesRepository {
     return this.shards.query<PageRow>(
       shard,
       `SELECT ${PAGE_COLUMNS}, revision FROM messages
-       WHERE dialog_id = $1 AND ($2::uuid IS NULL OR id < $2) AND shard_serves($4, 'read') ORDER BY id DESC LIMIT $3`,
+       WHERE dialog_id = $1 AND ($2::uuid IS NULL OR id < $2) AND ${served('$4', 'read')} ORDER BY id DESC LIMIT $3`,
       [dialogId, before ?? null, limit, hash],
       'message_page_merged',
     );
@@ -154,7 +163,7 @@ export class MessagesRepository {
     const rows = await this.shards.query<MessageRow>(
       shard,
       `UPDATE messages SET text = $4, edited_at = ${NOW_MS}, revision = revision + 1
-       WHERE dialog_id = $1 AND id = $2 AND author_id = $3 AND deleted_at IS NULL AND shard_serves($5, 'write')
+       WHERE dialog_id = $1 AND id = $2 AND author_id = $3 AND deleted_at IS NULL AND ${served('$5', 'write')}
        RETURNING ${COLUMNS}`,
       [dialogId, id, authorId, text, hash],
     );
@@ -169,7 +178,7 @@ export class MessagesRepository {
     const rows = await this.shards.query(
       shard,
       `UPDATE messages SET text = '', deleted_at = ${NOW_MS}, revision = revision + 1
-       WHERE dialog_id = $1 AND id = $2 AND author_id = $3 AND deleted_at IS NULL AND shard_serves($4, 'write') RETURNING id`,
+       WHERE dialog_id = $1 AND id = $2 AND author_id = $3 AND deleted_at IS NULL AND ${served('$4', 'write')} RETURNING id`,
       [dialogId, id, authorId, hash],
     );
     return rows.length > 0;
