@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Injectable } from '@nestjs/common';
 import { v7 as uuidv7 } from 'uuid';
 import { AuthUser } from '../auth/auth.decorators';
@@ -225,8 +226,4 @@ export class MessagesService {
     }
     return new DomainException(DomainErrorCode.MessageNotFound, `message ${messageId} not found`);
   }
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown, Optional } from '@nestjs/common';
 import { Client } from 'pg';
 import { APP_CONFIG, ResolvedConfig } from '../config/app-config';
@@ -153,8 +154,4 @@ export class ReshardRunner implements OnApplicationBootstrap, OnApplicationShutd
     // This instance's registry gets the target's pool before the job changes the target's arcs.
     await this.ring.refresh();
   }
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }

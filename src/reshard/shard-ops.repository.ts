@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { pipeline } from 'node:stream/promises';
 import { Injectable } from '@nestjs/common';
 import { PoolClient } from 'pg';
@@ -220,8 +221,4 @@ async function writeArcs(tx: PoolClient, grants: ArcGrant[], ringVersion: number
      ON CONFLICT (one) DO UPDATE SET ring_version = EXCLUDED.ring_version, reason = EXCLUDED.reason, updated_at = now()`,
     [ringVersion, reason],
   );
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
