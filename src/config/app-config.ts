@@ -20,6 +20,9 @@ export interface AppConfig {
   /** Pool size per shard: small, because an instance holds one pool for every shard. */
   shardPoolSize: number;
   dialogPoolSize: number;
+  /** Group commit of sends per shard: the most rows in one statement, and statements in flight at once. */
+  sendBatchMax: number;
+  sendBatchesPerShard: number;
   /** A query on a shard that is down must fail fast rather than hang a request. */
   connectTimeoutMs: number;
   statementTimeoutMs: number;
@@ -168,6 +171,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     spareShards,
     shardPoolSize: int(env, 'SHARD_POOL_SIZE', 20, 1, 500),
     dialogPoolSize: int(env, 'DIALOG_POOL_SIZE', 10, 1, 500),
+    sendBatchMax: int(env, 'SEND_BATCH_MAX', 256, 1, 10000),
+    sendBatchesPerShard: int(env, 'SEND_BATCHES_PER_SHARD', 2, 1, 500),
     connectTimeoutMs: int(env, 'DB_CONNECT_TIMEOUT_MS', 2000, 100, 60000),
     statementTimeoutMs: int(env, 'DB_STATEMENT_TIMEOUT_MS', 5000, 100, 600000),
     activityFlushMs: int(env, 'ACTIVITY_FLUSH_MS', 1000, 50, 60000),

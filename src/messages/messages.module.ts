@@ -3,11 +3,12 @@ import { DialogsModule } from '../dialogs/dialogs.module';
 import { MessagesController } from './messages.controller';
 import { MessagesRepository } from './messages.repository';
 import { MessagesService } from './messages.service';
+import { MessageWriter } from './message-writer';
 
 @Module({
   imports: [DialogsModule],
   controllers: [MessagesController],
-  providers: [MessagesRepository, MessagesService],
+  providers: [MessagesRepository, MessageWriter, MessagesService],
   exports: [MessagesService, MessagesRepository],
 })
 export class MessagesModule {}

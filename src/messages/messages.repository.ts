@@ -92,6 +92,43 @@ export class MessagesRepository {
   }
 
   /**
+   * Inserts several messages in one statement (one round trip, one commit), each as `insert`
+   * would: the rows it returns are those inserted; a message missing from them already had
+   * its clientMessageId used (within this batch too: the first in order wins). Any error fails
+   * the whole statement, refusal of one hash included; the caller then tries the rows alone.
+   */
+  async insertMany(shard: string, ms: NewMessage[]): Promise<MessageRow[]> {
+    return this.shards.query<MessageRow>(
+      shard,
+      `INSERT INTO messages (dialog_id, id, ring_hash, author_id, text, client_message_id, created_at)
+       SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::bigint[], $4::varchar[], $5::text[], $6::varchar[], $7::timestamptz[])
+       ON CONFLICT (dialog_id, author_id, client_message_id) WHERE client_message_id IS NOT NULL DO NOTHING
+       RETURNING ${COLUMNS}`,
+      [
+        ms.map((m) => m.dialogId),
+        ms.map((m) => m.id),
+        ms.map((m) => m.ringHash),
+        ms.map((m) => m.authorId),
+        ms.map((m) => m.text),
+        ms.map((m) => m.clientMessageId),
+        ms.map((m) => m.createdAt),
+      ],
+      'message_insert_many',
+    );
+  }
+
+  /** Which of these ring hashes the shard takes no writes for now (what a refused batch held). */
+  async refusedHashes(shard: string, hashes: number[]): Promise<Set<number>> {
+    const rows = await this.shards.query<{ h: string }>(
+      shard,
+      `SELECT h FROM unnest($1::bigint[]) AS h WHERE NOT shard_serves(h, 'write')`,
+      [hashes],
+      'message_refused_hashes',
+    );
+    return new Set(rows.map((r) => Number(r.h)));
+  }
+
+  /**
    * The message this author sent with this clientMessageId, if this shard has it, with its
    * revision (during a reshard two shards' copies of it are merged by MERGE_RULE). Like every
    * read of the data path, the shard checks that it serves the hash (here merged with another

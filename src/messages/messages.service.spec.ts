@@ -6,6 +6,7 @@ import { MetricsService } from '../observability/metrics.service';
 import { RingService } from '../routing/ring.service';
 import { MessageRow, MessagesRepository } from './messages.repository';
 import { MessagesService } from './messages.service';
+import { MessageWriter } from './message-writer';
 
 /**
  * A send retried with a used clientMessageId while a reshard moves its dialog: the first
@@ -31,11 +32,10 @@ describe('MessagesService.send retried during a reshard', () => {
     const inserts = jest.fn(async () => null);
     const repository = {
       findByClientId: async (shard: string) => copies[shard] ?? null,
-      insert: inserts,
     } as unknown as MessagesRepository;
     const access = { assertParticipant: async () => new Set(['alice']) } as unknown as DialogAccessService;
     const ring = { route: () => ({ dialogId, hash: 1, write: 'target', reads: ['target', 'source'] }) } as unknown as RingService;
-    const sut = new MessagesService(repository, access, ring, {} as ActivityService, {} as MetricsService);
+    const sut = new MessagesService(repository, { insert: inserts } as unknown as MessageWriter, access, ring, {} as ActivityService, {} as MetricsService);
     return { sut, inserts };
   }
 

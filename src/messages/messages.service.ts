@@ -13,6 +13,7 @@ import { LogContext } from '../observability/log-context';
 import { MetricsService } from '../observability/metrics.service';
 import { OwnershipError } from '../shards/ownership.error';
 import { MessageDto, MessagePageDto } from './message.dto';
+import { MessageWriter } from './message-writer';
 import { mergeWinner, MessagesRepository, PageRow } from './messages.repository';
 
 // created_at is set from the id on insert and copied with it, so the id is the one source:
@@ -64,6 +65,7 @@ const REFUSAL_BACKOFF_MS = [0, 20, 50, 100, 200, 400, 800];
 export class MessagesService {
   constructor(
     private readonly messages: MessagesRepository,
+    private readonly writer: MessageWriter,
     private readonly access: DialogAccessService,
     private readonly ring: RingService,
     private readonly activity: ActivityService,
@@ -86,7 +88,7 @@ export class MessagesService {
           return retried(here ? mergeWinner(first, here) : first);
         }
       }
-      const row = await this.messages.insert(route.write, {
+      const row = await this.writer.insert(route.write, {
         id,
         dialogId,
         ringHash: route.hash,

@@ -41,6 +41,14 @@ export class MetricsService {
     registers: [this.registry],
   });
 
+  readonly sendBatchRows = new Histogram({
+    name: 'chat_send_batch_rows',
+    help: 'Sends written to a shard together in one statement (group commit)',
+    labelNames: ['shard'] as const,
+    buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256, 512],
+    registers: [this.registry],
+  });
+
   readonly errors = new Counter({
     name: 'chat_errors_total',
     help: 'Error responses by kind (the error code, or the HTTP status for others)',
