@@ -47,13 +47,19 @@ export class MessagesController {
 
   @Get()
   @RouteSchema(PAGE_RESPONSE)
-  listMessages(
+  @ApiOkResponse({ type: MessagePageDto })
+  async listMessages(
     @CurrentUser() user: AuthUser,
     @Param('dialogId', new UuidPipe('dialog id')) dialogId: string,
     @Query() query: PageQueryDto,
+    @Res({ passthrough: true }) reply: FastifyReply,
     @RequestLog() log: LogContext,
-  ): Promise<MessagePageDto> {
-    return this.messages.list(user, dialogId, query.limit ?? DEFAULT_PAGE, query.before, log);
+  ): Promise<string> {
+    // The body comes already serialised (see MessagesService.list); a string with a JSON
+    // content type goes out as it is.
+    const body = await this.messages.list(user, dialogId, query.limit ?? DEFAULT_PAGE, query.before, log);
+    void reply.type('application/json; charset=utf-8');
+    return body;
   }
 
   @Patch(':messageId')

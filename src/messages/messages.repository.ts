@@ -34,6 +34,38 @@ export interface NewMessage {
   createdAt: Date;
 }
 
+/** A page of messages as built by the shard: see MessagesRepository.pageJson. */
+export interface PageJson {
+  items: string;
+  last: string | null;
+  more: boolean;
+}
+
+// An ISO 8601 instant as Date.toISOString writes it (millisecond precision, UTC, "Z").
+const iso = (column: string) => `to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
+
+/**
+ * A newest-first page (one row more than `$2`, to know whether more follow) as one JSON array
+ * text, key for key what JSON.stringify(toMessageDto(row)) writes: to_json escapes a string
+ * as JSON.stringify does (input is well-formed Unicode, which the API enforces), and
+ * createdAt comes from the UUIDv7 id, as in toMessageDto.
+ */
+function pageJsonSql(where: string): string {
+  return `WITH page AS (
+      SELECT id, dialog_id, author_id, text, edited_at FROM messages WHERE ${where} ORDER BY id DESC LIMIT $2 + 1
+    ), shown AS (
+      SELECT * FROM page ORDER BY id DESC LIMIT $2
+    )
+    SELECT '[' || coalesce(string_agg(
+             '{"id":"' || id || '","dialogId":"' || dialog_id || '","authorId":' || to_json(author_id)::text
+             || ',"text":' || to_json(text)::text || ',"createdAt":"' || ${iso('uuid_extract_timestamp(id)')}
+             || '","editedAt":' || coalesce('"' || ${iso('edited_at')} || '"', 'null') || '}',
+             ',' ORDER BY id DESC), '') || ']' AS items,
+           (array_agg(id ORDER BY id))[1] AS last,
+           (SELECT count(*) FROM page) > $2 AS more
+    FROM shown`;
+}
+
 const PAGE_COLUMNS = 'id, dialog_id, author_id, text, edited_at, deleted_at';
 const COLUMNS = 'id, dialog_id, author_id, text, created_at, edited_at, deleted_at';
 export const FULL_COLUMNS = `${COLUMNS}, ring_hash, client_message_id, revision`;
@@ -178,6 +210,19 @@ export class MessagesRepository {
       [dialogId, limit, hash],
       'message_page',
     );
+  }
+
+  /**
+   * The same page as `page`, as the response's bytes: the shard builds the items' JSON array
+   * (exactly what serialising toMessageDto of each row gives), so the service neither parses
+   * the rows nor serialises them again. `last` is the oldest item's id, `more` whether older
+   * live messages follow.
+   */
+  async pageJson(shard: string, dialogId: string, hash: number, limit: number, before?: string): Promise<PageJson> {
+    const [row] = before
+      ? await this.shards.query<PageJson>(shard, pageJsonSql(`dialog_id = $1 AND id < $4 AND deleted_at IS NULL AND ${served('$3', 'read-alone')}`), [dialogId, limit, hash, before], 'message_page_json_before')
+      : await this.shards.query<PageJson>(shard, pageJsonSql(`dialog_id = $1 AND deleted_at IS NULL AND ${served('$3', 'read-alone')}`), [dialogId, limit, hash], 'message_page_json');
+    return row;
   }
 
   /** Like page, tombstones and revisions included, for a page merged from two shards. */

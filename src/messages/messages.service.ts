@@ -45,6 +45,15 @@ function retried(first: PageRow): SendResult {
   return { message: toMessageDto(first), created: false };
 }
 
+/** `limit` items of newest-first rows (one more, when there is one, says a next page follows). */
+export function pageOf(rows: PageRow[], limit: number): MessagePageDto {
+  const page = rows.slice(0, limit);
+  return {
+    items: page.map(toMessageDto),
+    nextCursor: rows.length > limit ? encodeCursor('messages', [page[page.length - 1].id]) : null,
+  };
+}
+
 /** A UUIDv7 carries its creation time in its first 48 bits; createdAt is read from the id. */
 export function uuidv7Time(id: string): Date {
   return new Date(parseInt(id.slice(0, 8) + id.slice(9, 13), 16));
@@ -107,22 +116,28 @@ export class MessagesService {
     }, log);
   }
 
-  async list(user: AuthUser, dialogId: string, limit: number, before?: string, log: LogContext = {}): Promise<MessagePageDto> {
+  /**
+   * A page of the dialog's messages as the response body (a MessagePageDto in JSON). Outside a
+   * reshard the shard builds it; a page merged from two shards is built here.
+   */
+  async list(user: AuthUser, dialogId: string, limit: number, before?: string, log: LogContext = {}): Promise<string> {
     await this.access.assertParticipant(dialogId, user.id);
-    const rows = await this.newest(dialogId, limit + 1, before, log);
-    const page = rows.slice(0, limit);
-    return {
-      items: page.map(toMessageDto),
-      nextCursor: rows.length > limit ? encodeCursor('messages', [page[page.length - 1].id]) : null,
-    };
+    const beforeId = before ? decodeCursor('messages', before, [isUuid])[0] : undefined;
+    return this.onRoute(
+      dialogId,
+      async (route) => {
+        if (route.reads.length > 1) return JSON.stringify(pageOf(await this.mergedPage(route, dialogId, limit + 1, beforeId), limit));
+        const page = await this.messages.pageJson(route.write, dialogId, route.hash, limit, beforeId);
+        const cursor = page.more && page.last ? JSON.stringify(encodeCursor('messages', [page.last])) : 'null';
+        return `{"items":${page.items},"nextCursor":${cursor}}`;
+      },
+      log,
+    );
   }
 
   /** Newest-first live messages of a dialog; the caller has checked access. */
   async newest(dialogId: string, limit: number, before?: string, log: LogContext = {}): Promise<PageRow[]> {
-    let beforeId: string | undefined;
-    if (before) {
-      [beforeId] = decodeCursor('messages', before, [isUuid]);
-    }
+    const beforeId = before ? decodeCursor('messages', before, [isUuid])[0] : undefined;
     return this.onRoute(
       dialogId,
       (route) =>
