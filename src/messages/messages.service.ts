@@ -14,6 +14,7 @@ import { MetricsService } from '../observability/metrics.service';
 import { OwnershipError } from '../shards/ownership.error';
 import { MessageDto, MessagePageDto } from './message.dto';
 import { MessageWriter } from './message-writer';
+import { ReadCoalescer } from './read-coalescer';
 import { mergeWinner, MessagesRepository, PageRow } from './messages.repository';
 
 // created_at is set from the id on insert and copied with it, so the id is the one source:
@@ -72,6 +73,8 @@ const REFUSAL_BACKOFF_MS = [0, 20, 50, 100, 200, 400, 800];
 
 @Injectable()
 export class MessagesService {
+  private readonly pages = new ReadCoalescer<string>();
+
   constructor(
     private readonly messages: MessagesRepository,
     private readonly writer: MessageWriter,
@@ -107,6 +110,7 @@ export class MessagesService {
         createdAt,
       });
       if (row) {
+        this.pages.wrote(dialogId);
         this.activity.touch(dialogId, createdAt);
         return { message: toMessageDto(row), created: true };
       }
@@ -123,16 +127,23 @@ export class MessagesService {
   async list(user: AuthUser, dialogId: string, limit: number, before?: string, log: LogContext = {}): Promise<string> {
     await this.access.assertParticipant(dialogId, user.id);
     const beforeId = before ? decodeCursor('messages', before, [isUuid])[0] : undefined;
-    return this.onRoute(
-      dialogId,
-      async (route) => {
-        if (route.reads.length > 1) return JSON.stringify(pageOf(await this.mergedPage(route, dialogId, limit + 1, beforeId), limit));
-        const page = await this.messages.pageJson(route.write, dialogId, route.hash, limit, beforeId);
-        const cursor = page.more && page.last ? JSON.stringify(encodeCursor('messages', [page.last])) : 'null';
-        return `{"items":${page.items},"nextCursor":${cursor}}`;
-      },
-      log,
-    );
+    this.metrics.pageReads.inc();
+    // A page is the same for every participant: identical reads in flight share one query.
+    log.dialogId = dialogId;
+    log.shard = this.ring.route(dialogId).write;
+    return this.pages.read(dialogId, `${limit} ${beforeId ?? ''}`, () => {
+      this.metrics.pageQueries.inc();
+      return this.onRoute(
+        dialogId,
+        async (route) => {
+          if (route.reads.length > 1) return JSON.stringify(pageOf(await this.mergedPage(route, dialogId, limit + 1, beforeId), limit));
+          const page = await this.messages.pageJson(route.write, dialogId, route.hash, limit, beforeId);
+          const cursor = page.more && page.last ? JSON.stringify(encodeCursor('messages', [page.last])) : 'null';
+          return `{"items":${page.items},"nextCursor":${cursor}}`;
+        },
+        log,
+      );
+    });
   }
 
   /** Newest-first live messages of a dialog; the caller has checked access. */
@@ -181,7 +192,10 @@ export class MessagesService {
     return this.onRoute(dialogId, async (route) => {
       await this.pull(route, dialogId, messageId);
       const row = await this.messages.edit(route.write, dialogId, route.hash, messageId, user.id, text);
-      if (row) return toMessageDto(row);
+      if (row) {
+        this.pages.wrote(dialogId);
+        return toMessageDto(row);
+      }
       throw await this.whyNotWritable(route, dialogId, messageId, user.id);
     }, log);
   }
@@ -191,7 +205,10 @@ export class MessagesService {
     await this.access.assertParticipant(dialogId, user.id);
     return this.onRoute(dialogId, async (route) => {
       await this.pull(route, dialogId, messageId);
-      if (await this.messages.softDelete(route.write, dialogId, route.hash, messageId, user.id)) return;
+      if (await this.messages.softDelete(route.write, dialogId, route.hash, messageId, user.id)) {
+        this.pages.wrote(dialogId);
+        return;
+      }
       const existing = await this.messages.findById(route.write, dialogId, route.hash, messageId);
       if (existing?.deleted_at && existing.author_id === user.id) return;
       throw await this.whyNotWritable(route, dialogId, messageId, user.id);

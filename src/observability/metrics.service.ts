@@ -49,6 +49,18 @@ export class MetricsService {
     registers: [this.registry],
   });
 
+  readonly pageReads = new Counter({
+    name: 'chat_page_reads_total',
+    help: 'Pages of messages asked for (GET /dialogs/:id/messages that passed the access check)',
+    registers: [this.registry],
+  });
+
+  readonly pageQueries = new Counter({
+    name: 'chat_page_queries_total',
+    help: 'Page reads that went to a shard; the rest shared an identical read in flight (hot dialogs)',
+    registers: [this.registry],
+  });
+
   readonly errors = new Counter({
     name: 'chat_errors_total',
     help: 'Error responses by kind (the error code, or the HTTP status for others)',
