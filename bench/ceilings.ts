@@ -1,11 +1,12 @@
 import { Pool } from 'pg';
 import { v7 as uuidv7 } from 'uuid';
 import { ringHash } from '../src/ring';
-import { MessagesRepository, served } from '../src/messages/messages.repository';
+import { MessagesRepository, NewMessage, served } from '../src/messages/messages.repository';
 import { uuidv7Time } from '../src/messages/messages.service';
 import type { ShardRegistry } from '../src/shards/shard-registry';
 import { CpuMeter, CpuShare } from './cpu';
-import { closedLoop, httpLoad, HttpRequestSpec } from './load';
+import { startBareServer } from './bare-http';
+import { closedLoop, httpLoad, HttpRequestSpec, pacedLoad } from './load';
 import { BenchDialog } from './seed';
 import { Recorder, Summary } from './stats';
 
@@ -73,8 +74,26 @@ async function measure(ctx: CeilingContext, run: (recorder: Recorder, seconds: n
 }
 
 /** The API side: autocannon-style keep-alive connections, as many as the raw side's workers. */
-function measureApi(ctx: CeilingContext, next: () => HttpRequestSpec): Promise<Side> {
-  return measure(ctx, (recorder, seconds) => httpLoad({ baseUrl: ctx.baseUrl, connections: ctx.concurrency, seconds, recorder, next }).done);
+function measureApi(ctx: CeilingContext, next: () => HttpRequestSpec, baseUrl = ctx.baseUrl): Promise<Side> {
+  return measure(ctx, (recorder, seconds) => httpLoad({ baseUrl, connections: ctx.concurrency, seconds, recorder, next }).done);
+}
+
+const sendSpec = (d: BenchDialog): HttpRequestSpec => ({
+  method: 'POST',
+  path: `/dialogs/${d.id}/messages`,
+  headers: { authorization: `Bearer ${pick(d.tokens)}`, 'content-type': 'application/json' },
+  body: JSON.stringify({ text: messageText() }),
+});
+
+const pageSpec = (d: BenchDialog, limit = 50): HttpRequestSpec => ({
+  method: 'GET',
+  path: `/dialogs/${d.id}/messages?limit=${limit}`,
+  headers: { authorization: `Bearer ${pick(d.tokens)}` },
+});
+
+function newMessage(d: BenchDialog): NewMessage {
+  const id = uuidv7();
+  return { id, dialogId: d.id, ringHash: d.hash, authorId: pick(d.members), text: messageText(), clientMessageId: null, createdAt: uuidv7Time(id) };
 }
 
 function compare(raw: Side, api: Side): Comparison {
@@ -90,29 +109,12 @@ export async function compareSend(ctx: CeilingContext, dialogs: BenchDialog[]): 
     const raw = await measure(ctx, (recorder, seconds) =>
       closedLoop(recorder, ctx.concurrency, seconds, async () => {
         const d = pick(dialogs);
-        const id = uuidv7();
-        const row = await repo.insert(d.shard, {
-          id,
-          dialogId: d.id,
-          ringHash: d.hash,
-          authorId: pick(d.members),
-          text: messageText(),
-          clientMessageId: null,
-          createdAt: uuidv7Time(id),
-        });
+        const row = await repo.insert(d.shard, newMessage(d));
         if (!row) throw new Error('insert returned no row');
       }),
     );
     ctx.log(`send: raw ${Math.round(raw.summary.rps)} ops/s; API, ${ctx.concurrency} connections for ${ctx.measureS} s`);
-    const api = await measureApi(ctx, (): HttpRequestSpec => {
-      const d = pick(dialogs);
-      return {
-        method: 'POST',
-        path: `/dialogs/${d.id}/messages`,
-        headers: { authorization: `Bearer ${pick(d.tokens)}`, 'content-type': 'application/json' },
-        body: JSON.stringify({ text: messageText() }),
-      };
-    });
+    const api = await measureApi(ctx, () => sendSpec(pick(dialogs)));
     ctx.log(`send: API ${Math.round(api.summary.rps)} req/s`);
     return compare(raw, api);
   } finally {
@@ -135,10 +137,7 @@ export async function compareList(ctx: CeilingContext, dialogs: BenchDialog[], l
       }),
     );
     ctx.log(`list: raw ${Math.round(raw.summary.rps)} ops/s; API, ${ctx.concurrency} connections for ${ctx.measureS} s`);
-    const api = await measureApi(ctx, (): HttpRequestSpec => {
-      const d = pick(dialogs);
-      return { method: 'GET', path: `/dialogs/${d.id}/messages?limit=${limit}`, headers: { authorization: `Bearer ${pick(d.tokens)}` } };
-    });
+    const api = await measureApi(ctx, () => pageSpec(pick(dialogs), limit));
     ctx.log(`list: API ${Math.round(api.summary.rps)} req/s`);
     return compare(raw, api);
   } finally {
@@ -209,5 +208,162 @@ export async function measureOwnership(full: CeilingContext, dialogs: BenchDialo
     return { insert, page };
   } finally {
     await Promise.all([...checked.values(), ...bypassed.values()].map((p) => p.end()));
+  }
+}
+
+/** What the API's own pipeline leaves of HTTP: the same requests against a server answering from memory. */
+export interface BareHttp {
+  send: Side;
+  page: Side;
+}
+
+/** 1c. The bare HTTP ceiling (bench/bare-server.ts) for sends and pages, with the API's real bodies. */
+export async function measureBareHttp(ctx: CeilingContext, dialogs: BenchDialog[], onSource: BenchDialog[]): Promise<BareHttp> {
+  const d = onSource[0];
+  const headers = { authorization: `Bearer ${d.tokens[0]}` };
+  const page = await (await fetch(`${ctx.baseUrl}/dialogs/${d.id}/messages?limit=50`, { headers })).text();
+  const sent = await fetch(`${ctx.baseUrl}/dialogs/${d.id}/messages`, { method: 'POST', headers: { ...headers, 'content-type': 'application/json' }, body: JSON.stringify({ text: messageText() }) });
+  const bare = await startBareServer(await sent.text(), page);
+  try {
+    ctx.log(`bare HTTP: ${ctx.concurrency} connections, sends then pages, ${ctx.measureS} s each`);
+    const send = await measureApi(ctx, () => sendSpec(pick(dialogs)), bare.baseUrl);
+    const pages = await measureApi(ctx, () => pageSpec(pick(onSource)), bare.baseUrl);
+    ctx.log(`bare HTTP: send ${Math.round(send.summary.rps)} req/s, page ${Math.round(pages.summary.rps)} req/s`);
+    return { send, page: pages };
+  } finally {
+    await bare.stop();
+  }
+}
+
+/** The database's own limit for what the API asks of it. */
+export interface DbLimits {
+  /** Rows per statement and statements in flight, as the API's group commit reached them. */
+  batchRows: number;
+  inFlight: number;
+  /** Multi-row inserts of that size: `summary` counts statements; rows/s is rps × batchRows. */
+  insertMany: Side;
+  insertRowsPerSec: number;
+  /** The page the API asks for (built as JSON by the shard), 64 in flight. */
+  pageJson: Side;
+}
+
+/** 1d. Raw multi-row inserts at the API's batch size, and raw pages with the API's own query. */
+export async function measureDbLimits(ctx: CeilingContext, dialogs: BenchDialog[], onSource: BenchDialog[], batchRows: number, inFlight: number): Promise<DbLimits> {
+  const shards = [...new Set(dialogs.map((d) => d.shard))];
+  const shardPools = pools(ctx, shards);
+  const repo = rawRepository(shardPools);
+  const size = Math.max(1, Math.round(batchRows));
+  try {
+    ctx.log(`database limit: ${inFlight} multi-row inserts of ${size} rows in flight for ${ctx.measureS} s`);
+    const insertMany = await measure(ctx, (recorder, seconds) =>
+      closedLoop(recorder, inFlight, seconds, async (worker) => {
+        const shard = shards[worker % shards.length];
+        const mine = dialogs.filter((d) => d.shard === shard);
+        const rows = await repo.insertMany(shard, Array.from({ length: size }, () => newMessage(pick(mine))));
+        if (rows.length !== size) throw new Error(`inserted ${rows.length} of ${size} rows`);
+      }),
+    );
+    ctx.log(`database limit: ${Math.round(insertMany.summary.rps * size)} rows/s; pages as JSON, ${ctx.concurrency} in flight`);
+    const pageJson = await measure(ctx, (recorder, seconds) =>
+      closedLoop(recorder, ctx.concurrency, seconds, async () => {
+        const d = pick(onSource);
+        const page = await repo.pageJson(d.shard, d.id, d.hash, 50);
+        if (page.items.length < 3) throw new Error(`dialog ${d.id} has no messages`);
+      }),
+    );
+    ctx.log(`database limit: ${Math.round(pageJson.summary.rps)} pages/s`);
+    return { batchRows: size, inFlight, insertMany, insertRowsPerSec: insertMany.summary.rps * size, pageJson };
+  } finally {
+    await Promise.all([...shardPools.values()].map((p) => p.end()));
+  }
+}
+
+/** The raw-pg p99 of the reshard's mix (sends and pages in its proportion), at full concurrency. */
+export async function measureRawMix(ctx: CeilingContext, dialogs: BenchDialog[], onSource: BenchDialog[], sendShare: number): Promise<Side> {
+  const shardPools = pools(ctx, [...new Set(dialogs.map((d) => d.shard))]);
+  const repo = rawRepository(shardPools);
+  try {
+    ctx.log(`raw mix: ${Math.round(sendShare * 100)} % inserts, the rest pages, ${ctx.concurrency} in flight for ${ctx.measureS} s`);
+    const mix = await measure(ctx, (recorder, seconds) =>
+      closedLoop(recorder, ctx.concurrency, seconds, async () => {
+        if (Math.random() < sendShare) {
+          const d = pick(dialogs);
+          await repo.insert(d.shard, newMessage(d));
+        } else {
+          const d = pick(onSource);
+          await repo.page(d.shard, d.id, d.hash, 51);
+        }
+      }),
+    );
+    ctx.log(`raw mix: ${Math.round(mix.summary.rps)} ops/s, p99 ${mix.summary.p99Ms.toFixed(1)} ms`);
+    return mix;
+  } finally {
+    await Promise.all([...shardPools.values()].map((p) => p.end()));
+  }
+}
+
+/** One hot dialog: many readers of its newest page while it receives a steady stream of sends. */
+export interface HotDialog {
+  sendsPerSec: number;
+  raw: Side;
+  api: Side;
+  ratio: number;
+  /** Pages read by a checker beside the load, and those missing a send acknowledged before the read began. */
+  checkedPages: number;
+  stalePages: number;
+}
+
+/**
+ * 2b. Every reader on one dialog. Raw: 64 workers run the page query while 50 inserts a second
+ * go in. API: 64 connections read the page while 50 sends a second go through the API, and a
+ * checker compares each page it reads with the sends acknowledged before it asked.
+ */
+export async function compareHotDialog(ctx: CeilingContext, d: BenchDialog, sendsPerSec = 50): Promise<HotDialog> {
+  const shardPools = pools(ctx, [d.shard]);
+  const repo = rawRepository(shardPools);
+  try {
+    ctx.log(`hot dialog: raw pg, ${ctx.concurrency} readers of one dialog, ${sendsPerSec} inserts/s`);
+    const writer = setInterval(() => void repo.insert(d.shard, newMessage(d)).catch(() => undefined), 1000 / sendsPerSec);
+    let raw: Side;
+    try {
+      raw = await measure(ctx, (recorder, seconds) => closedLoop(recorder, ctx.concurrency, seconds, () => repo.page(d.shard, d.id, d.hash, 51)));
+    } finally {
+      clearInterval(writer);
+    }
+    ctx.log(`hot dialog: raw ${Math.round(raw.summary.rps)} pages/s; API, ${ctx.concurrency} connections, ${sendsPerSec} sends/s`);
+    const acked: Array<{ id: string; at: number }> = [];
+    const sends = pacedLoad({
+      baseUrl: ctx.baseUrl,
+      connections: 8,
+      rate: sendsPerSec,
+      recorder: new Recorder(),
+      next: () => ({ ...sendSpec(d), onOk: (body) => void acked.push({ id: (JSON.parse(body) as { id: string }).id, at: performance.now() }) }),
+    });
+    let checking = true;
+    let checkedPages = 0;
+    let stalePages = 0;
+    const checker = (async () => {
+      while (checking) {
+        const startedAt = performance.now();
+        const res = await fetch(`${ctx.baseUrl}${pageSpec(d).path}`, { headers: pageSpec(d).headers });
+        const ids = ((await res.json()) as { items: Array<{ id: string }> }).items.map((m) => m.id);
+        const oldest = ids[ids.length - 1] ?? '';
+        const shown = new Set(ids);
+        checkedPages++;
+        if (acked.some((s) => s.at < startedAt && s.id > oldest && !shown.has(s.id))) stalePages++;
+      }
+    })();
+    let api: Side;
+    try {
+      api = await measureApi(ctx, () => pageSpec(d));
+    } finally {
+      checking = false;
+      sends.stop();
+      await Promise.all([checker, sends.done]);
+    }
+    ctx.log(`hot dialog: API ${Math.round(api.summary.rps)} pages/s; ${stalePages} of ${checkedPages} checked pages missed an acknowledged send`);
+    return { sendsPerSec, raw, api, ratio: raw.summary.rps > 0 ? api.summary.rps / raw.summary.rps : 0, checkedPages, stalePages };
+  } finally {
+    await Promise.all([...shardPools.values()].map((p) => p.end()));
   }
 }

@@ -13,6 +13,8 @@ export interface BenchOptions {
   measureS: number;
   /** Steady mixed load before the split starts and after it ends. */
   reshardBeforeS: number;
+  /** The first seconds of that load, left out of the steady-state baseline (and shown apart). */
+  reshardWarmupS: number;
   reshardAfterS: number;
   /** Connections of the steady mixed load during the reshard. */
   mixConnections: number;
@@ -68,6 +70,7 @@ const FULL: Sizes = {
   warmupS: 5,
   measureS: 30,
   reshardBeforeS: 40,
+  reshardWarmupS: 10,
   reshardAfterS: 30,
   mixConnections: 32,
   mixSendShare: 0.8,
@@ -83,7 +86,8 @@ const QUICK: Sizes = {
   concurrency: 64,
   warmupS: 1,
   measureS: 3,
-  reshardBeforeS: 5,
+  reshardBeforeS: 6,
+  reshardWarmupS: 2,
   reshardAfterS: 4,
   mixConnections: 32,
   mixSendShare: 0.8,

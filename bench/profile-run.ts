@@ -65,6 +65,7 @@ export async function profileService(plan: ProfileRunPlan): Promise<ProfileRun> 
     connections: plan.split.mixConnections,
     sendShare: plan.split.sendShare,
     beforeS: 5,
+    warmupS: 2,
     afterS: 3,
     log: plan.log,
   });

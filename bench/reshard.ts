@@ -29,7 +29,12 @@ export interface ReshardRun {
   jobEndedAt: number;
   loadEndedAt: number;
   timeline: Bucket[];
+  /** The load's first seconds (connections opening, pools and plans warming): left out of `before`, shown apart. */
+  warmup: Summary;
+  /** The steady state the job is judged against. */
   before: Summary;
+  /** The slowest 1 s bucket touching the job, by p99. */
+  worstSecond: Bucket | null;
   during: Summary;
   after: Summary;
   phases: PhaseSpan[];
@@ -49,15 +54,15 @@ export interface ReshardPlan {
   mixRate: number;
   connections: number;
   sendShare: number;
+  /** Steady load before the job, of which the first `warmupS` are warm-up. */
   beforeS: number;
+  warmupS: number;
   afterS: number;
   log: (line: string) => void;
 }
 
 const FINAL = ['done', 'failed', 'cancelled'];
 const JOB_TIMEOUT_MS = 60 * 60_000;
-// The first seconds of the load open connections and are left out of "before".
-const SETTLE_MS = 2_000;
 
 /** The steady mix: sends with a unique clientMessageId (remembered when acknowledged) and page reads. */
 function mixedRequests(plan: ReshardPlan, acked: Map<string, Acked>): () => HttpRequestSpec {
@@ -112,9 +117,10 @@ export async function splitUnderLoad(plan: ReshardPlan): Promise<ReshardRun> {
   const loadEndedAt = Date.now();
   const phases = phaseSpans(job, recorder);
   const jobEndedAt = phases.length ? phases[phases.length - 1].endedAt : Date.now();
-  const copy = phases.find((p) => p.phase === 'copy');
-  const copySeconds = copy ? (copy.endedAt - copy.startedAt) / 1000 : 0;
   const reported = samples.filter((s) => s.phase === 'copy' && s.rate).map((s) => s.rate!);
+  const timeline = recorder.timeline();
+  const warmedAt = recorder.startedAt + plan.warmupS * 1000;
+  const touching = timeline.filter((b) => recorder.startedAt + (b.second + 1) * 1000 > jobStartedAt && recorder.startedAt + b.second * 1000 < jobEndedAt);
   return {
     job,
     mixRate: plan.mixRate,
@@ -122,20 +128,38 @@ export async function splitUnderLoad(plan: ReshardPlan): Promise<ReshardRun> {
     jobStartedAt,
     jobEndedAt,
     loadEndedAt,
-    timeline: recorder.timeline(),
-    before: recorder.window(recorder.startedAt + SETTLE_MS, jobStartedAt),
+    timeline,
+    warmup: recorder.window(recorder.startedAt, warmedAt),
+    before: recorder.window(warmedAt, jobStartedAt),
+    worstSecond: touching.reduce<Bucket | null>((worst, b) => (!worst || b.p99Ms > worst.p99Ms ? b : worst), null),
     during: recorder.window(jobStartedAt, jobEndedAt, true),
     after: recorder.window(jobEndedAt, loadEndedAt),
     phases,
     samples,
-    copyRate: copySeconds > 0 ? Number(job.total ?? job.copied) / copySeconds : 0,
+    copyRate: copyRateOf(job),
     copyRateReported: median(reported),
     acked,
     errorSamples: [...recorder.errorSamples],
   };
 }
 
-async function followJob(plan: ReshardPlan, id: string, samples: JobSample[]): Promise<JobView> {
+/** Rows moved per second of the job's copy phase. */
+export function copyRateOf(job: JobView): number {
+  const t = job.phaseTimes.copy;
+  const seconds = t?.endedAt ? (Date.parse(t.endedAt) - Date.parse(t.startedAt)) / 1000 : 0;
+  return seconds > 0 ? Number(job.total ?? job.copied) / seconds : 0;
+}
+
+/** 3b. A split with no live load at all: how near the pipe the copier runs when nothing competes. */
+export async function splitIdle(plan: Pick<ReshardPlan, 'api' | 'source' | 'target' | 'log'>): Promise<{ job: JobView; copyRate: number }> {
+  plan.log(`idle split: ${plan.source} into ${plan.target}, no live load`);
+  const started = await plan.api.admin<{ id: string }>('POST', '/admin/reshard', { split: plan.source, to: plan.target });
+  const job = await followJob(plan, started.id, []);
+  plan.log(`idle split: ${job.phase}, ${job.total} rows at ${Math.round(copyRateOf(job))} rows/s`);
+  return { job, copyRate: copyRateOf(job) };
+}
+
+async function followJob(plan: Pick<ReshardPlan, 'api' | 'log'>, id: string, samples: JobSample[]): Promise<JobView> {
   const deadline = Date.now() + JOB_TIMEOUT_MS;
   let last = '';
   for (;;) {
