@@ -35,9 +35,14 @@ describe('nextCopyRate', () => {
     expect(nextCopyRate(50, 250, 100, 50)).toBe(50);
   });
 
-  it('recovers by a quarter per batch up to the cap when latency is fine or unknown', () => {
+  it('recovers by a quarter per judgement up to the cap while latency is fine', () => {
     expect(nextCopyRate(4000, 20, 100, 10000)).toBe(5000);
-    expect(nextCopyRate(9000, null, 100, 10000)).toBe(10000);
+    expect(nextCopyRate(9000, 20, 100, 10000)).toBe(10000);
+  });
+
+  it('doubles when there is no live traffic to judge by', () => {
+    expect(nextCopyRate(10_000, null, 100, 200_000)).toBe(20_000);
+    expect(nextCopyRate(150_000, null, 100, 200_000)).toBe(200_000);
   });
 });
 

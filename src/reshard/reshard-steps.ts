@@ -106,10 +106,13 @@ export function copyPlan(moved: MovedArc[]): PlanStep[] {
 /**
  * Halves the copy rate while live p99 is over target, and recovers it gently after. Never
  * under a fortieth of the cap: the transition itself (merged reads of two shards) raises
- * p99 whatever the copy does, and a job must still finish in bounded time.
+ * p99 whatever the copy does, and a job must still finish in bounded time. With no live
+ * traffic to protect (too few requests to judge) it doubles, so an idle copy soon runs at
+ * the cap.
  */
 export function nextCopyRate(rate: number, p99: number | null, targetMs: number, maxRate: number): number {
-  if (p99 !== null && p99 > targetMs) return Math.min(maxRate, Math.max(100, maxRate / 40, rate / 2));
+  if (p99 === null) return Math.min(maxRate, rate * 2);
+  if (p99 > targetMs) return Math.min(maxRate, Math.max(100, maxRate / 40, rate / 2));
   return Math.min(maxRate, rate * 1.25);
 }
 
