@@ -10,6 +10,7 @@ import { MAX_BODY_DEPTH, nestsDeeperThan } from './common/json-depth';
 import { AppConfig, externalShards, ResolvedConfig } from './config/app-config';
 import { runMigrations } from './database/migrate';
 import { EmbeddedFleet } from './embedded/embedded-fleet';
+import { ShutdownService } from './lifecycle/shutdown.service';
 import { LogContext } from './observability/log-context';
 import { createLogger, maskUrl, PinoNestLogger, requestId } from './observability/logging';
 import { MetricsService } from './observability/metrics.service';
@@ -70,7 +71,14 @@ export async function createApp(
 ): Promise<NestFastifyApplication> {
   const app = await NestFactory.create<NestFastifyApplication>(
     AppModule.forRoot(config, provisioner),
-    new FastifyAdapter({ bodyLimit: BODY_LIMIT, genReqId: requestId }),
+    new FastifyAdapter({
+      bodyLimit: BODY_LIMIT,
+      genReqId: requestId,
+      // During a shutdown a request that reaches a busy keep-alive connection is served as
+      // usual (with Connection: close) instead of Fastify's bare 503: its client sent it to
+      // a live instance.
+      return503OnClosing: false,
+    }),
     { logger: new PinoNestLogger(logger) },
   );
   // Fastify's own JSON parser (with its __proto__ and constructor checks), then a depth
@@ -104,11 +112,19 @@ export async function createApp(
   );
   SwaggerModule.setup('docs', app, document);
   const latency = app.get(LatencyTracker);
+  const shutdown = app.get(ShutdownService);
   app
     .getHttpAdapter()
     .getInstance()
     .addHook('onRequest', (request, reply, done) => {
       void reply.header('X-Request-Id', request.id);
+      done();
+    })
+    // Fastify marks only requests routed after its close; one accepted before it would
+    // leave its connection open and idle, and the server would wait for that connection
+    // until the keep-alive timeout.
+    .addHook('onSend', (_request, reply, _payload, done) => {
+      if (shutdown.draining) void reply.header('Connection', 'close');
       done();
     })
     .addHook('onResponse', (request, reply, done) => {

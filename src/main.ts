@@ -20,14 +20,25 @@ async function main(): Promise<void> {
       log.log(`get a token: npm run -s cli -- token <userId>   (admin: add --admin)`);
       log.log(`state page: ${url}/state?token=<npm run -s cli -- token ops --viewer>`);
     }
-    const stop = async (signal: string) => {
+    let stopping = false;
+    // app.close() drains HTTP, flushes activity and closes the pools (see ShutdownService);
+    // the embedded servers go last, as the pools' connections to them are gone by then.
+    const stop = async (signal: NodeJS.Signals) => {
+      if (stopping) return log.log(`${signal}: already shutting down`);
+      stopping = true;
       log.log(`${signal}: shutting down`);
-      await app.close();
+      let code = 0;
+      try {
+        await app.close();
+      } catch (err) {
+        log.error(`shutdown: ${(err as Error).stack ?? String(err)}`);
+        code = 1;
+      }
       await fleet?.stop();
-      process.exit(0);
+      process.exit(code);
     };
-    process.once('SIGINT', () => void stop('SIGINT'));
-    process.once('SIGTERM', () => void stop('SIGTERM'));
+    process.on('SIGINT', (signal) => void stop(signal));
+    process.on('SIGTERM', (signal) => void stop(signal));
   } catch (err) {
     await fleet?.stop();
     throw err;

@@ -36,6 +36,8 @@ export interface AppConfig {
   /** The copier slows down while live p99 latency on this instance is above this. */
   /** null: twice the live p99 measured just before the copy starts. */
   reshardLatencyTargetMs: number | null;
+  /** On SIGTERM, requests already accepted get this long to finish before their connections are cut. */
+  shutdownGraceMs: number;
 }
 
 /** The resolved configuration once databases are known (embedded servers started or URLs given). */
@@ -178,6 +180,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     reshardBatch: int(env, 'RESHARD_BATCH', 5000, 1, 100000),
     reshardMaxRowsPerSec: int(env, 'RESHARD_MAX_ROWS_PER_SEC', 200000, 1, 10000000),
     reshardLatencyTargetMs: (env.RESHARD_LATENCY_TARGET_MS ?? 'auto') === 'auto' ? null : int(env, 'RESHARD_LATENCY_TARGET_MS', 0, 1, 60000),
+    shutdownGraceMs: int(env, 'SHUTDOWN_GRACE_MS', 25_000, 0, 600_000),
   };
 }
 
