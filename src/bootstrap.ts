@@ -64,6 +64,29 @@ export async function migrateAll(config: ResolvedConfig, log: ProgressLog = new 
 }
 
 /** The HTTP application, configured the same way for `npm start` and for the tests. */
+/**
+ * Fastify's limits on slow clients; its own defaults wait forever for a request. The head
+ * limit is Node's `headersTimeout`: Fastify's `connectionTimeout` is an inactivity timer,
+ * which a client dribbling one header line every few seconds keeps resetting.
+ */
+function httpServerOptions(config: AppConfig) {
+  return {
+    requestTimeout: config.httpRequestTimeoutMs,
+    keepAliveTimeout: config.httpKeepAliveTimeoutMs,
+    http: {
+      headersTimeout: config.httpHeadersTimeoutMs,
+      requestTimeout: config.httpRequestTimeoutMs,
+      // Node checks both limits on this interval (30 s by default), so a 10 s head limit
+      // would really be up to 40 s.
+      connectionsCheckingInterval: Math.min(1000, Math.ceil(config.httpHeadersTimeoutMs / 4)),
+    },
+    // During a shutdown a request that reaches a busy keep-alive connection is served as
+    // usual (with Connection: close) instead of Fastify's bare 503: its client sent it to a
+    // live instance.
+    return503OnClosing: false,
+  };
+}
+
 export async function createApp(
   config: ResolvedConfig,
   provisioner: ShardProvisioner | null = null,
@@ -71,14 +94,7 @@ export async function createApp(
 ): Promise<NestFastifyApplication> {
   const app = await NestFactory.create<NestFastifyApplication>(
     AppModule.forRoot(config, provisioner),
-    new FastifyAdapter({
-      bodyLimit: BODY_LIMIT,
-      genReqId: requestId,
-      // During a shutdown a request that reaches a busy keep-alive connection is served as
-      // usual (with Connection: close) instead of Fastify's bare 503: its client sent it to
-      // a live instance.
-      return503OnClosing: false,
-    }),
+    new FastifyAdapter({ bodyLimit: BODY_LIMIT, genReqId: requestId, ...httpServerOptions(config) }),
     { logger: new PinoNestLogger(logger) },
   );
   // Fastify's own JSON parser (with its __proto__ and constructor checks), then a depth
