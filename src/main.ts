@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import { createApp, migrateAll, resolveDatabases } from './bootstrap';
 import { ConfigError, loadConfig } from './config/app-config';
+import { DataDirInUseError } from './embedded/embedded-postgres';
 import { createLogger, startupLogger } from './observability/logging';
 
 async function main(): Promise<void> {
@@ -45,8 +46,18 @@ async function main(): Promise<void> {
   }
 }
 
+// Written straight to stderr: Nest's console logger colours its output even into a file,
+// and an operator's mistake (a bad setting, a data directory in use) needs one plain line,
+// not a stack.
 main().catch((err: unknown) => {
-  const message = err instanceof ConfigError ? `configuration: ${err.message}` : err instanceof Error ? (err.stack ?? err.message) : String(err);
-  new Logger('Main').error(message);
+  const message =
+    err instanceof ConfigError
+      ? `configuration: ${err.message}`
+      : err instanceof DataDirInUseError
+        ? err.message
+        : err instanceof Error
+          ? (err.stack ?? err.message)
+          : String(err);
+  process.stderr.write(`error: ${message}\n`);
   process.exit(1);
 });

@@ -38,7 +38,8 @@ function descendants(pid: number): { pid: number; cmd: string }[] {
 
 /**
  * The README's `npm start` as an operator runs it (prestart build included): `kill <pid of
- * npm>` must stop the service and its embedded Postgres servers, not npm alone.
+ * npm>` must stop the service and its embedded Postgres servers, not npm alone; and a
+ * second start on the same data directory must say so in one plain line and exit 1.
  */
 describe('npm start on the embedded default', () => {
   let dataDir: string;
@@ -76,6 +77,21 @@ describe('npm start on the embedded default', () => {
   it('runs the service with its three Postgres servers', () => {
     expect(servicePid).toBeGreaterThan(0);
     expect(runningPostmasters(path.join(dataDir, 'pg'))).toHaveLength(3);
+  });
+
+  it('refuses a second start on the same data directory with one plain line and exit 1', async () => {
+    // --ignore-scripts skips only the prestart build, which the first start has just done.
+    const second = spawnService({ ...env, PORT: String(await freePort()) }, ['npm', 'start', '--ignore-scripts']);
+    expect(await second.exited).toBe(1);
+    const output = second.stdout() + second.stderr();
+    expect(output).not.toMatch(/\x1b\[/);
+    expect(output).not.toMatch(/^\s+at /m);
+    // npm's own lines (if it prints any) are npm's; the service says one thing.
+    const lines = second.stderr().split('\n').filter((line) => line.trim() && !line.startsWith('npm '));
+    expect(lines).toEqual([expect.stringMatching(new RegExp(`^error: .*${dataDir}.* is in use by another running instance \\(pid ${servicePid}\\b`))]);
+    // The first instance is untouched.
+    const health = await fetch(`http://127.0.0.1:${env.PORT}/health`);
+    expect(health.status).toBe(200);
   });
 
   it('passes SIGTERM sent to npm on to the service, which stops its Postgres servers and exits', async () => {
