@@ -10,6 +10,7 @@ import { MAX_BODY_DEPTH, nestsDeeperThan } from './common/json-depth';
 import { AppConfig, externalShards, ResolvedConfig } from './config/app-config';
 import { runMigrations } from './database/migrate';
 import { EmbeddedFleet } from './embedded/embedded-fleet';
+import { ShutdownService } from './lifecycle/shutdown.service';
 import { LogContext } from './observability/log-context';
 import { createLogger, maskUrl, PinoNestLogger, requestId } from './observability/logging';
 import { MetricsService } from './observability/metrics.service';
@@ -63,6 +64,29 @@ export async function migrateAll(config: ResolvedConfig, log: ProgressLog = new 
 }
 
 /** The HTTP application, configured the same way for `npm start` and for the tests. */
+/**
+ * Fastify's limits on slow clients; its own defaults wait forever for a request. The head
+ * limit is Node's `headersTimeout`: Fastify's `connectionTimeout` is an inactivity timer,
+ * which a client dribbling one header line every few seconds keeps resetting.
+ */
+function httpServerOptions(config: AppConfig) {
+  return {
+    requestTimeout: config.httpRequestTimeoutMs,
+    keepAliveTimeout: config.httpKeepAliveTimeoutMs,
+    http: {
+      headersTimeout: config.httpHeadersTimeoutMs,
+      requestTimeout: config.httpRequestTimeoutMs,
+      // Node checks both limits on this interval (30 s by default), so a 10 s head limit
+      // would really be up to 40 s.
+      connectionsCheckingInterval: Math.min(1000, Math.ceil(config.httpHeadersTimeoutMs / 4)),
+    },
+    // During a shutdown a request that reaches a busy keep-alive connection is served as
+    // usual (with Connection: close) instead of Fastify's bare 503: its client sent it to a
+    // live instance.
+    return503OnClosing: false,
+  };
+}
+
 export async function createApp(
   config: ResolvedConfig,
   provisioner: ShardProvisioner | null = null,
@@ -70,7 +94,7 @@ export async function createApp(
 ): Promise<NestFastifyApplication> {
   const app = await NestFactory.create<NestFastifyApplication>(
     AppModule.forRoot(config, provisioner),
-    new FastifyAdapter({ bodyLimit: BODY_LIMIT, genReqId: requestId }),
+    new FastifyAdapter({ bodyLimit: BODY_LIMIT, genReqId: requestId, ...httpServerOptions(config) }),
     { logger: new PinoNestLogger(logger) },
   );
   // Fastify's own JSON parser (with its __proto__ and constructor checks), then a depth
@@ -104,11 +128,19 @@ export async function createApp(
   );
   SwaggerModule.setup('docs', app, document);
   const latency = app.get(LatencyTracker);
+  const shutdown = app.get(ShutdownService);
   app
     .getHttpAdapter()
     .getInstance()
     .addHook('onRequest', (request, reply, done) => {
       void reply.header('X-Request-Id', request.id);
+      done();
+    })
+    // Fastify marks only requests routed after its close; one accepted before it would
+    // leave its connection open and idle, and the server would wait for that connection
+    // until the keep-alive timeout.
+    .addHook('onSend', (_request, reply, _payload, done) => {
+      if (shutdown.draining) void reply.header('Connection', 'close');
       done();
     })
     .addHook('onResponse', (request, reply, done) => {

@@ -2,6 +2,7 @@ import { DynamicModule, Global, Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { APP_CONFIG, ResolvedConfig } from './config/app-config';
 import { DialogDb } from './database/dialog-db';
+import { ShutdownService } from './lifecycle/shutdown.service';
 import { MetricsService } from './observability/metrics.service';
 import { LatencyTracker } from './reshard/latency-tracker';
 import { SHARD_PROVISIONER, ShardProvisioner } from './reshard/provisioner';
@@ -12,8 +13,8 @@ import { TopologyService } from './routing/topology.service';
 import { ShardRegistry } from './shards/shard-registry';
 
 /**
- * What every feature needs: the configuration, dialogdb, the shard pools and the ring, and
- * (embedded default only) what makes databases for new shards.
+ * What every feature needs: the configuration, dialogdb, the shard pools, the ring, the
+ * shutdown state, and (embedded default only) what makes databases for new shards.
  */
 @Global()
 @Module({})
@@ -49,8 +50,9 @@ export class CoreModule {
         RingRepository,
         RingService,
         TopologyService,
+        ShutdownService,
       ],
-      exports: [APP_CONFIG, SHARD_PROVISIONER, LatencyTracker, MetricsService, DialogDb, ShardRegistry, ShardOpsRepository, RingRepository, RingService],
+      exports: [APP_CONFIG, SHARD_PROVISIONER, LatencyTracker, MetricsService, DialogDb, ShardRegistry, ShardOpsRepository, RingRepository, RingService, ShutdownService],
     };
   }
 }

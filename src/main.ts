@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import { createApp, migrateAll, resolveDatabases } from './bootstrap';
 import { ConfigError, loadConfig } from './config/app-config';
+import { DataDirInUseError } from './embedded/embedded-postgres';
 import { createLogger, startupLogger } from './observability/logging';
 
 async function main(): Promise<void> {
@@ -20,22 +21,43 @@ async function main(): Promise<void> {
       log.log(`get a token: npm run -s cli -- token <userId>   (admin: add --admin)`);
       log.log(`state page: ${url}/state?token=<npm run -s cli -- token ops --viewer>`);
     }
-    const stop = async (signal: string) => {
+    let stopping = false;
+    // app.close() drains HTTP, flushes activity and closes the pools (see ShutdownService);
+    // the embedded servers go last, as the pools' connections to them are gone by then.
+    const stop = async (signal: NodeJS.Signals) => {
+      if (stopping) return log.log(`${signal}: already shutting down`);
+      stopping = true;
       log.log(`${signal}: shutting down`);
-      await app.close();
+      let code = 0;
+      try {
+        await app.close();
+      } catch (err) {
+        log.error(`shutdown: ${(err as Error).stack ?? String(err)}`);
+        code = 1;
+      }
       await fleet?.stop();
-      process.exit(0);
+      process.exit(code);
     };
-    process.once('SIGINT', () => void stop('SIGINT'));
-    process.once('SIGTERM', () => void stop('SIGTERM'));
+    process.on('SIGINT', (signal) => void stop(signal));
+    process.on('SIGTERM', (signal) => void stop(signal));
   } catch (err) {
     await fleet?.stop();
     throw err;
   }
 }
 
+// Written straight to stderr: Nest's console logger colours its output even into a file,
+// and an operator's mistake (a bad setting, a data directory in use) needs one plain line,
+// not a stack.
 main().catch((err: unknown) => {
-  const message = err instanceof ConfigError ? `configuration: ${err.message}` : err instanceof Error ? (err.stack ?? err.message) : String(err);
-  new Logger('Main').error(message);
+  const message =
+    err instanceof ConfigError
+      ? `configuration: ${err.message}`
+      : err instanceof DataDirInUseError
+        ? err.message
+        : err instanceof Error
+          ? (err.stack ?? err.message)
+          : String(err);
+  process.stderr.write(`error: ${message}\n`);
   process.exit(1);
 });

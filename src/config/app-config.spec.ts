@@ -34,8 +34,15 @@ describe('loadConfig', () => {
     ['a token lifetime under five minutes', { JWT_MAX_TTL: '1m' }],
     ['a token lifetime over a year', { JWT_MAX_TTL: '400d' }],
     ['a lease shorter than the heartbeat', { RING_LEASE_MS: '2000', HEARTBEAT_MS: '3000', RING_POLL_MS: '100' }],
+    ['a header timeout longer than the request timeout', { HTTP_HEADERS_TIMEOUT_MS: '20000', HTTP_REQUEST_TIMEOUT_MS: '10000' }],
   ])('rejects %s', (_name, env) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
+  });
+});
+
+describe('HTTP timeouts', () => {
+  it('cut off slow clients by default: 10 s for the head, 30 s for the request, 72 s idle keep-alive', () => {
+    expect(loadConfig({})).toMatchObject({ httpHeadersTimeoutMs: 10_000, httpRequestTimeoutMs: 30_000, httpKeepAliveTimeoutMs: 72_000, shutdownGraceMs: 25_000 });
   });
 });
 

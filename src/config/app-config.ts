@@ -39,6 +39,14 @@ export interface AppConfig {
   /** The copier slows down while live p99 latency on this instance is above this. */
   /** null: twice the live p99 measured just before the copy starts. */
   reshardLatencyTargetMs: number | null;
+  /** A client must send its whole request head within this (a slow-loris dribbling header lines is cut off). */
+  httpHeadersTimeoutMs: number;
+  /** ... and its whole request, body included, within this. */
+  httpRequestTimeoutMs: number;
+  /** An idle keep-alive connection is closed after this. */
+  httpKeepAliveTimeoutMs: number;
+  /** On SIGTERM, requests already accepted get this long to finish before their connections are cut. */
+  shutdownGraceMs: number;
 }
 
 /** The resolved configuration once databases are known (embedded servers started or URLs given). */
@@ -153,6 +161,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   if (lease <= int(env, 'HEARTBEAT_MS', 1000, 50, 60000)) {
     throw new ConfigError('RING_LEASE_MS must be longer than HEARTBEAT_MS, or a reshard would stop waiting for live instances');
   }
+  const headersTimeout = int(env, 'HTTP_HEADERS_TIMEOUT_MS', 10_000, 100, 600_000);
+  const requestTimeout = int(env, 'HTTP_REQUEST_TIMEOUT_MS', 30_000, 100, 600_000);
+  // Node refuses a server whose head limit exceeds its request limit.
+  if (headersTimeout > requestTimeout) {
+    throw new ConfigError('HTTP_HEADERS_TIMEOUT_MS must not be longer than HTTP_REQUEST_TIMEOUT_MS');
+  }
   if (!embedded && !jwtSecret) {
     throw new ConfigError('JWT_SECRET must be set when external databases are used');
   }
@@ -183,6 +197,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     reshardBatch: int(env, 'RESHARD_BATCH', 5000, 1, 100000),
     reshardMaxRowsPerSec: int(env, 'RESHARD_MAX_ROWS_PER_SEC', 200000, 1, 10000000),
     reshardLatencyTargetMs: (env.RESHARD_LATENCY_TARGET_MS ?? 'auto') === 'auto' ? null : int(env, 'RESHARD_LATENCY_TARGET_MS', 0, 1, 60000),
+    httpHeadersTimeoutMs: headersTimeout,
+    httpRequestTimeoutMs: requestTimeout,
+    httpKeepAliveTimeoutMs: int(env, 'HTTP_KEEP_ALIVE_TIMEOUT_MS', 72_000, 100, 600_000),
+    shutdownGraceMs: int(env, 'SHUTDOWN_GRACE_MS', 25_000, 0, 600_000),
   };
 }
 

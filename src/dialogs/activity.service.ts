@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger, BeforeApplicationShutdown, OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import { APP_CONFIG, ResolvedConfig } from '../config/app-config';
 import { DialogsRepository } from './dialogs.repository';
 
@@ -8,7 +8,7 @@ import { DialogsRepository } from './dialogs.repository';
  * one statement per instance per second however hot the shards are.
  */
 @Injectable()
-export class ActivityService implements OnModuleInit, BeforeApplicationShutdown {
+export class ActivityService implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger('Activity');
   private pending = new Map<string, Date>();
   private timer?: NodeJS.Timeout;
@@ -47,8 +47,11 @@ export class ActivityService implements OnModuleInit, BeforeApplicationShutdown 
     }
   }
 
-  // Before the DataSource closes, so the last second of activity is not lost.
-  async beforeApplicationShutdown(): Promise<void> {
+  // After the HTTP server has closed, so no send can be acknowledged after this last flush
+  // (flushing before it lost the activity of sends still in flight). And before the
+  // DataSource closes: Nest runs this hook module by module, nearest the root first, and the
+  // global CoreModule, which holds dialogdb's pool, counts as the farthest.
+  async onApplicationShutdown(): Promise<void> {
     clearInterval(this.timer);
     await this.flush();
   }

@@ -53,6 +53,9 @@ async function parentOf(pid: number): Promise<number> {
   return Number(/^PPid:\s+(\d+)/m.exec(status)?.[1] ?? 0);
 }
 
+/** Another instance serves from this data directory: the operator's mistake, told in one line at start. */
+export class DataDirInUseError extends Error {}
+
 /**
  * A postmaster left running by an instance that was killed holds the data directory's
  * lock; stop it so this start can take over instead of failing with a cryptic error.
@@ -64,7 +67,9 @@ async function stopStalePostmaster(dataDir: string, log: (line: string) => void)
   if (!Number.isInteger(pid) || pid <= 0 || !isAlive(pid)) return;
   const parent = await parentOf(pid);
   if (parent > 1 && isAlive(parent)) {
-    throw new Error(`${dataDir} is in use by a running instance (postgres pid ${pid}, parent ${parent}); stop it first`);
+    throw new DataDirInUseError(
+      `${dataDir} is in use by another running instance (pid ${parent}, its postgres pid ${pid}): stop it first, or set another DATA_DIR`,
+    );
   }
   log(`stopping a leftover postgres (pid ${pid}) that still holds ${dataDir}`);
   process.kill(pid, 'SIGINT');

@@ -3,6 +3,7 @@ import { ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { Public } from '../auth/auth.decorators';
 import { DialogDb } from '../database/dialog-db';
+import { ShutdownService } from '../lifecycle/shutdown.service';
 import { RingService } from '../routing/ring.service';
 import { ShardRegistry } from '../shards/shard-registry';
 
@@ -23,7 +24,11 @@ async function probe(check: () => Promise<unknown>, timeoutMs: number): Promise<
   }
 }
 
+const SHUTTING_DOWN = 'shutting down';
+
 /**
+ * Both `/health` and `/health/ready` answer 503 `not ready` from the moment the instance
+ * starts draining, so a balancer stops sending it work while it finishes what it holds.
  * `/health`: every database, 200 only when all answer. `/health/live`: the process runs.
  * `/health/ready`: this instance can serve, i.e. it holds a current ring (within its lease)
  * and reaches dialogdb; a shard that is down fails only its own dialogs, not readiness.
@@ -36,6 +41,7 @@ export class HealthController {
     private readonly dialogDb: DialogDb,
     private readonly registry: ShardRegistry,
     private readonly ring: RingService,
+    private readonly shutdown: ShutdownService,
   ) {}
 
   @Get('live')
@@ -47,11 +53,11 @@ export class HealthController {
   async getReadiness(
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<{ status: 'ready' | 'not ready'; ringVersion: number | null; ringRefreshAgeMs: number; dialogdb: Status; reason?: string }> {
-    let reason: string | undefined;
+    let reason: string | undefined = this.shutdown.draining ? SHUTTING_DOWN : undefined;
     try {
       this.ring.current();
     } catch (err) {
-      reason = (err as Error).message;
+      reason ??= (err as Error).message;
     }
     const dialogdb = await probe(() => this.dialogDb.query('SELECT 1'), 1000);
     if (!reason && dialogdb === 'down') reason = 'dialogdb does not answer';
@@ -66,7 +72,13 @@ export class HealthController {
   }
 
   @Get()
-  async getHealth(@Res({ passthrough: true }) reply: FastifyReply): Promise<{ status: 'ok' | 'degraded'; databases: Record<string, Status> }> {
+  async getHealth(
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<{ status: 'ok' | 'degraded' | 'not ready'; reason?: string; databases?: Record<string, Status> }> {
+    if (this.shutdown.draining) {
+      void reply.status(HttpStatus.SERVICE_UNAVAILABLE);
+      return { status: 'not ready', reason: SHUTTING_DOWN };
+    }
     const names = this.registry.names();
     const [dialogdb, ...shards] = await Promise.all([
       probe(() => this.dialogDb.query('SELECT 1'), 1000),
