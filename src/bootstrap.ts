@@ -63,7 +63,6 @@ export async function migrateAll(config: ResolvedConfig, log: ProgressLog = new 
   }
 }
 
-/** The HTTP application, configured the same way for `npm start` and for the tests. */
 /**
  * Fastify's limits on slow clients; its own defaults wait forever for a request. The head
  * limit is Node's `headersTimeout`: Fastify's `connectionTimeout` is an inactivity timer,
@@ -87,6 +86,7 @@ function httpServerOptions(config: AppConfig) {
   };
 }
 
+/** The HTTP application, configured the same way for `npm start` and for the tests. */
 export async function createApp(
   config: ResolvedConfig,
   provisioner: ShardProvisioner | null = null,

@@ -21,12 +21,15 @@ function settle<R>(promise: Promise<R>): Promise<Outcome<R>> {
 @Injectable()
 export class MessageWriter {
   private readonly commits: GroupCommit<NewMessage, MessageRow | null>;
+  /** SEND_BATCH_MAX=1: every send alone, as many at once as the pool allows. */
+  private readonly alone: boolean;
 
   constructor(
     private readonly messages: MessagesRepository,
     @Inject(APP_CONFIG) config: ResolvedConfig,
     metrics: MetricsService,
   ) {
+    this.alone = config.sendBatchMax === 1;
     this.commits = new GroupCommit((shard, batch) => this.flush(shard, batch), config.sendBatchMax, config.sendBatchesPerShard, (shard, size) =>
       metrics.sendBatchRows.observe({ shard }, size),
     );
@@ -34,7 +37,7 @@ export class MessageWriter {
 
   /** As MessagesRepository.insert: the new row, or null when the clientMessageId was used. */
   insert(shard: string, message: NewMessage): Promise<MessageRow | null> {
-    return this.commits.submit(shard, message);
+    return this.alone ? this.messages.insert(shard, message) : this.commits.submit(shard, message);
   }
 
   private async flush(shard: string, batch: NewMessage[]): Promise<Array<Outcome<MessageRow | null>>> {
