@@ -264,6 +264,8 @@ function limitsSection(r: BenchResults, v: Verdict[]): string {
   }
   if (copyRatio(r) < TARGETS.copyLoaded || idleCopyRatio(r) < TARGETS.copyIdle) parts.push(copyLimitText(r));
   if (phaseGrowth(r).growth > TARGETS.phaseP99 || worstSecondGrowth(r) > TARGETS.worstSecond || steadyP99(r) > TARGETS.steadyP99) parts.push(p99LimitText(r));
+  if (r.hot.ratio < TARGETS.hotRatio) parts.push(hotLimitText(r));
+  if (r.ownership.insert.ratio < TARGETS.ownership) parts.push(ownershipLimitText(r));
   if (totalErrors(r) > 0) parts.push(`### Errors\n\n${totalErrors(r)} requests failed; the error lines under each section say which.`);
   return parts.join('\n\n');
 }
@@ -287,6 +289,28 @@ ${
 } Reaching ${target}× (${n0(needed)} req/s) on one event loop would need at most ${n0(1e6 / Math.max(1, needed))} µs of service CPU per request,
 besides leaving Postgres the ${cores((c.raw.cpu.postgres * needed) / Math.max(1, c.raw.summary.rps))} cores it needs at that rate, on a ${r.machine.cores}-core machine that also runs the load generator.
 ${profileText(r.profiles.find((p) => p.label === name), r)}`;
+}
+
+function hotLimitText(r: BenchResults): string {
+  const h = r.hot;
+  const perRequest = usPerOp(h.api.cpu.service, h.api.summary.rps);
+  return `### Hot dialog: ${h.ratio.toFixed(2)}× of raw pg
+
+The readers of one dialog share the shard's answers (Postgres used ${cores(h.api.cpu.postgres)} cores for ${n0(h.api.summary.rps)} pages/s through
+the API, against ${cores(h.raw.cpu.postgres)} for ${n0(h.raw.summary.rps)} raw pages/s), so what bounds the API here is the service itself: it used
+${cores(h.api.cpu.service)} cores, ${n0(perRequest)} µs per request, the same per-request pipeline as every route (the list profile above shows where
+it goes), while the load generator took ${cores(h.api.cpu.bench)} cores of the same ${r.machine.cores}. ${h.ratio < TARGETS.hotRatio ? `${TARGETS.hotRatio}× (${n0(TARGETS.hotRatio * h.raw.summary.rps)} pages/s) would need at most ${n0(1e6 / Math.max(1, TARGETS.hotRatio * h.raw.summary.rps))} µs of service CPU per request on one core, or more service processes.` : ''}`;
+}
+
+function ownershipLimitText(r: BenchResults): string {
+  return `### Ownership check: ${r.ownership.insert.ratio.toFixed(2)}× on raw single-row inserts
+
+Every row a shard writes passes the trigger: a plpgsql call, a shared advisory lock held to commit, and one lookup in
+\`shard_arcs\`. With ${r.options.concurrency} single-row inserts in flight every backend takes the same advisory lock key, so they all
+meet on one partition of Postgres' lock manager (advisory locks have no per-backend fast path, unlike the weak table locks
+a plain statement takes). The API's sends pay it per row but share one statement and one commit per batch. The next step,
+not taken yet because it changes the safety argument of resharding, is to let the arcs' lock be a table lock on
+\`shard_arcs\` (the trigger's own lookup already holds a weak one to commit, on the fast path) instead of an advisory one.`;
 }
 
 function profileText(p: ProfileSummary | undefined, r: BenchResults): string {

@@ -25,18 +25,50 @@ describe('bench arithmetic', () => {
     expect(r.timeline().map((b) => b.ok)).toEqual([100, 100, 100, 100, 100]);
   });
 
-  it('judges each target in its own direction', () => {
+  it('judges each target in its own direction, at its edge', () => {
     const summary = (rps: number, p99Ms: number, errors = 0) => ({ ok: rps, errors, seconds: 1, rps, p50Ms: 1, p99Ms, maxMs: p99Ms });
-    const side = (rps: number) => ({ summary: summary(rps, 10), cpu: { bench: 0, service: 0, postgres: 0, machine: 0 }, errorSamples: [] });
+    const side = (rps: number, p99Ms = 10) => ({ summary: summary(rps, p99Ms), cpu: { bench: 0, service: 0, postgres: 0, machine: 0 }, errorSamples: [] });
     const input = {
-      send: { raw: side(1000), api: side(700), ratio: 0.7 },
-      list: { raw: side(1000), api: side(690), ratio: 0.69 },
+      // Exactly at 1.0× and 1.5×: pass. Just under 1.0×: miss.
+      send: { raw: side(1000, 10), api: side(1000, 15), ratio: 1.0 },
+      list: { raw: side(1000), api: side(990), ratio: 0.99 },
+      // 3× but one stale page: miss.
+      hot: { sendsPerSec: 50, raw: side(100), api: side(300), ratio: 3, checkedPages: 10, stalePages: 1 },
+      bare: { send: side(5000), page: side(5000) },
+      dbLimits: { batchRows: 8, inFlight: 4, insertMany: side(100), insertRowsPerSec: 800, pageJson: side(1000) },
+      rawMix: side(1000, 20),
+      idleSplit: { copyRate: 79 },
+      ownership: { insert: { ratio: 0.95 }, page: { ratio: 1 } },
       pipe: { rows: 100, seconds: 1, rate: 100 },
-      reshard: { copyRate: 80, before: summary(1, 10), during: summary(1, 20.5), timeline: [{ second: 0, ok: 1, errors: 0, p99Ms: 1 }] },
+      reshard: {
+        copyRate: 30,
+        warmup: summary(1, 500),
+        before: summary(1, 40),
+        // Worst phase 2× (pass); worst second 4.1× (miss).
+        phases: [{ phase: 'copy', startedAt: 0, endedAt: 1, load: summary(1, 80) }],
+        worstSecond: { second: 3, ok: 1, errors: 0, p99Ms: 164 },
+        timeline: [{ second: 0, ok: 1, errors: 0, p99Ms: 1 }],
+      },
       check: { ok: true, lost: 0, duplicated: 0, misplaced: 0, acked: 1, rowsAfter: 1 },
+      rssSplit: { beforeMiB: 100, peakMiB: 165 },
     } as unknown as VerdictInput;
 
-    expect(verdicts(input).map((v) => v.pass)).toEqual([true, false, true, false, true, true]);
+    const byName = Object.fromEntries(verdicts(input).map((v) => [v.name.split(':')[0], v.pass]));
+    expect(byName).toEqual({
+      Send: true,
+      Page: false,
+      'Hot dialog': false,
+      'API ÷ bare HTTP (Fastify answering the same JSON from memory)': null,
+      "API ÷ the database's limit": null,
+      'Steady-state p99 at half capacity (mixed load, warm-up excluded) ÷ raw pg p99 of the mix at 64 connections': true,
+      'Split under that load': false,
+      'Copy rate under that load ÷ COPY pipe': true,
+      'Copy rate with no live load ÷ COPY pipe': false,
+      'Service RSS during the split': false,
+      'Ownership check, raw pg': true,
+      'Errors (every API and ceiling run, and the whole reshard load)': true,
+      'Lost or duplicated messages': true,
+    });
   });
 
   it('summarises a CPU profile by area within a time window', () => {
