@@ -28,9 +28,12 @@ const NTH_KEY = `SELECT ring_hash::text AS hash, id FROM messages WHERE ${KEY_RA
 
 // Resharding's own deletes of rows that moved away pass the ownership check, for their transaction only.
 const BYPASS_OWNERSHIP = `SET LOCAL chat.ownership_bypass = 'on'`;
-// Taken shared by every write on a shard (the ownership trigger) and exclusively by a change of
-// its arcs; the same constant as in the shard migration `Ownership`.
-const OWNERSHIP_LOCK = 7_240_003;
+// Every write on a shard holds the arcs still to its commit with ACCESS SHARE on shard_arcs
+// (the ownership trigger's own lookup takes it; the copier takes it first); a change of arcs
+// takes ACCESS EXCLUSIVE, which waits for those writes and holds later ones back (see the shard
+// migration `ArcsTableLock`).
+const HOLD_ARCS = 'LOCK TABLE shard_arcs IN ACCESS SHARE MODE';
+const CHANGE_ARCS = 'LOCK TABLE shard_arcs IN ACCESS EXCLUSIVE MODE';
 // A change of arcs waits for writes in flight and makes new ones queue behind it: never long.
 const ARCS_LOCK_TIMEOUT_MS = 500;
 const ARCS_ATTEMPTS = 6;
@@ -42,7 +45,7 @@ export class ShardOpsRepository {
 
   /**
    * Sets the ranges the shard serves, replacing all others (a range whose mode is unchanged
-   * keeps its copy progress). The exclusive lock waits for every write that passed the old
+   * keeps its copy progress). The ACCESS EXCLUSIVE lock waits for every write that passed the old
    * check, so once this returns, no write outside the new ranges can still commit, and
    * a copy started afterwards sees every row written under the old ranges. Only DML: a busy
    * shard is made to wait at most ARCS_LOCK_TIMEOUT_MS per attempt, then retried with backoff.
@@ -52,7 +55,7 @@ export class ShardOpsRepository {
       try {
         await this.shards.transaction(shard, async (tx) => {
           await tx.query(`SET LOCAL lock_timeout = ${ARCS_LOCK_TIMEOUT_MS}`);
-          await tx.query('SELECT pg_advisory_xact_lock($1)', [OWNERSHIP_LOCK]);
+          await tx.query(CHANGE_ARCS);
           await writeArcs(tx, grants, ringVersion, reason, jobId);
         });
         return;
@@ -70,7 +73,7 @@ export class ShardOpsRepository {
    */
   async initArcs(shard: string, grants: ArcGrant[], ringVersion: number): Promise<boolean> {
     return this.shards.transaction(shard, async (tx) => {
-      await tx.query('SELECT pg_advisory_xact_lock($1)', [OWNERSHIP_LOCK]);
+      await tx.query(CHANGE_ARCS);
       const { rows } = await tx.query('SELECT 1 FROM shard_ownership');
       if (rows.length > 0) return false;
       await writeArcs(tx, grants, ringVersion, 'first start', null);
@@ -153,7 +156,7 @@ export class ShardOpsRepository {
     return this.shards.transaction(to, async (target) => {
       await target.query(`SET LOCAL lock_timeout = ${ARCS_LOCK_TIMEOUT_MS}`);
       // First, as every write does: a change of arcs never sits between this batch's two writes.
-      await target.query('SELECT pg_advisory_xact_lock_shared($1)', [OWNERSHIP_LOCK]);
+      await target.query(HOLD_ARCS);
       // Once per pooled session; ON COMMIT DELETE ROWS empties it for the next batch.
       await target.query(`CREATE TEMP TABLE IF NOT EXISTS reshard_stage ON COMMIT DELETE ROWS AS SELECT ${FULL_COLUMNS} FROM messages WITH NO DATA`);
       const rows = await this.shards.transaction(from, async (source) => {
@@ -165,7 +168,7 @@ export class ShardOpsRepository {
       let last: Key | null = null;
       if (rows > 0) {
         // The ownership check once for the batch instead of once per row in the trigger: the
-        // shared lock taken above keeps the arcs as they are until this transaction ends. A
+        // lock on shard_arcs taken above keeps the arcs as they are until this transaction ends. A
         // batch across two arcs (or refused) leaves the check to the trigger, row by row.
         const { rows: [{ served }] } = await target.query<{ served: boolean }>(STAGE_SERVED);
         if (served) await target.query(`SET LOCAL chat.ownership_bypass = 'on'`);
