@@ -367,3 +367,17 @@ export async function compareHotDialog(ctx: CeilingContext, d: BenchDialog, send
     await Promise.all([...shardPools.values()].map((p) => p.end()));
   }
 }
+
+/**
+ * The API's capacity for the reshard's mix (sends and newest pages in its proportion), closed
+ * loop over as many connections as the mix uses: the steady load of the split runs at a
+ * fraction of this, so "half capacity" is measured, not derived from the other runs.
+ */
+export async function measureApiMix(ctx: CeilingContext, dialogs: BenchDialog[], sendShare: number, connections: number): Promise<Side> {
+  ctx.log(`API mix: ${Math.round(sendShare * 100)} % sends, the rest pages, ${connections} connections for ${ctx.measureS} s`);
+  const mix = await measure(ctx, (recorder, seconds) =>
+    httpLoad({ baseUrl: ctx.baseUrl, connections, seconds, recorder, next: () => (Math.random() < sendShare ? sendSpec(pick(dialogs)) : pageSpec(pick(dialogs))) }).done,
+  );
+  ctx.log(`API mix: ${Math.round(mix.summary.rps)} req/s`);
+  return mix;
+}

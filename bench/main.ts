@@ -7,7 +7,7 @@ import { loadConfig } from '../src/config/app-config';
 import { arcSegments, freshRing, midpointSplit, planRingChange, Ring, RingPoint } from '../src/ring';
 import { Api } from './api';
 import { randomHashes, simulateBalance } from './balance';
-import { compareHotDialog, compareList, compareSend, CeilingContext, Comparison, measureBareHttp, measureDbLimits, measureOwnership, measureRawMix } from './ceilings';
+import { compareHotDialog, compareList, compareSend, CeilingContext, measureApiMix, measureBareHttp, measureDbLimits, measureOwnership, measureRawMix, Side } from './ceilings';
 import { writeCharts } from './charts';
 import { checkExactlyOnce, countRows } from './check';
 import { measureCopyPipe } from './copy-ceiling';
@@ -133,8 +133,9 @@ async function measureCeilings(setup: Setup, opts: BenchOptions, data: Data) {
   const inFlight = RING_SHARDS.length * serviceConfig(setup).sendBatchesPerShard;
   const dbLimits = await measureDbLimits(ctx, data.dialogs, data.onSource, batches.rows / Math.max(1, batches.statements), inFlight);
   const rawMix = await measureRawMix(ctx, data.dialogs, data.onSource, opts.mixSendShare);
+  const apiMix = await measureApiMix(ctx, data.dialogs, opts.mixSendShare, opts.mixConnections);
   setup.service.assertAlive('the ceilings');
-  return { send, list, rowsOnSource, ownership, hot, bare, dbLimits, rawMix, sendBatchRows: batches.rows / Math.max(1, batches.statements) };
+  return { send, list, rowsOnSource, ownership, hot, bare, dbLimits, rawMix, apiMix, sendBatchRows: batches.rows / Math.max(1, batches.statements) };
 }
 
 /** The service's settings, as it read them from the same environment. */
@@ -154,7 +155,7 @@ function diffBatches(after: { rows: number; statements: number }, before: { rows
 }
 
 /** 3: the COPY ceiling between the split's two servers, the split under load, and the exactly-once check. */
-async function measureSplit(setup: Setup, opts: BenchOptions, data: Data, send: Comparison, list: Comparison) {
+async function measureSplit(setup: Setup, opts: BenchOptions, data: Data, apiMix: Side) {
   const { api, shardUrl } = setup;
   await api.admin('POST', '/admin/shards', { name: TARGET, url: shardUrl(TARGET) });
   const segments = planRingChange(data.ring, midpointSplit(data.ring, SOURCE, TARGET)).flatMap((arc) => arcSegments(arc));
@@ -168,7 +169,7 @@ async function measureSplit(setup: Setup, opts: BenchOptions, data: Data, send: 
     dialogs: data.dialogs,
     source: SOURCE,
     target: TARGET,
-    mixRate: opts.mixLoadFactor * mixCapacity(send, list, opts.mixSendShare),
+    mixRate: opts.mixLoadFactor * apiMix.summary.rps,
     connections: opts.mixConnections,
     sendShare: opts.mixSendShare,
     beforeS: opts.reshardBeforeS,
@@ -196,8 +197,8 @@ async function main(opts: BenchOptions, cleanup: Cleanup): Promise<number> {
   const setup = await startEverything(opts, cleanup);
   const machine = await describeMachine(setup.shardUrl(SOURCE));
   const data = await seedData(setup, opts);
-  const { send, list, rowsOnSource, ownership, hot, bare, dbLimits, rawMix, sendBatchRows } = await measureCeilings(setup, opts, data);
-  const { pipe, reshard, check, rowsOnSourceAtSplit, idle } = await measureSplit(setup, opts, data, send, list);
+  const { send, list, rowsOnSource, ownership, hot, bare, dbLimits, rawMix, apiMix, sendBatchRows } = await measureCeilings(setup, opts, data);
+  const { pipe, reshard, check, rowsOnSourceAtSplit, idle } = await measureSplit(setup, opts, data, apiMix);
   const profiled = opts.profile
     ? await profileService({
         slot: setup.service,
@@ -233,6 +234,7 @@ async function main(opts: BenchOptions, cleanup: Cleanup): Promise<number> {
     bare,
     dbLimits,
     rawMix,
+    apiMix,
     sendBatchRows,
     idleSplit: idle,
     ownership,
@@ -272,11 +274,6 @@ function rssAround(rss: RssSampler, run: { loadStartedAt: number; jobStartedAt: 
   const before = rss.between(run.loadStartedAt, run.jobStartedAt).map((s) => s.mib);
   const during = rss.between(run.jobStartedAt, run.jobEndedAt).map((s) => s.mib);
   return { beforeMiB: before.length ? before[before.length - 1] : 0, peakMiB: Math.max(0, ...during) };
-}
-
-/** Requests per second the API sustains for the send/list mix, from the two measured rates. */
-function mixCapacity(send: Comparison, list: Comparison, sendShare: number): number {
-  return 1 / (sendShare / Math.max(1, send.api.summary.rps) + (1 - sendShare) / Math.max(1, list.api.summary.rps));
 }
 
 function chartData(r: Omit<BenchResults, 'charts'>, rss: RssSampler) {

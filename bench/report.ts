@@ -36,6 +36,8 @@ export interface BenchResults {
   bare: BareHttp;
   dbLimits: DbLimits;
   rawMix: Side;
+  /** The API's closed-loop capacity for the reshard's mix, at the mix's connections. */
+  apiMix: Side;
   /** Sends per statement the API's group commit reached in the send measurement. */
   sendBatchRows: number;
   idleSplit: { job: JobView; copyRate: number };
@@ -163,7 +165,7 @@ function reshardSection(r: BenchResults): string {
 
 A steady mix through HTTP (${pct(r.options.mixSendShare)} sends with a unique \`clientMessageId\`, the rest newest-50 pages)
 over all ${n0(r.sizes.dialogs)} dialogs, open loop: requests start on an even schedule of ${n0(run.mixRate)} req/s (${r.options.mixLoadFactor}× the
-API's measured capacity for this mix, so the load is steady rather than saturating) over at most ${r.options.mixConnections} keep-alive
+API's capacity for this mix, ${n0(r.apiMix.summary.rps)} req/s measured closed loop over the same ${r.options.mixConnections} connections just before, so the load is steady rather than saturating) over at most ${r.options.mixConnections} keep-alive
 connections, and latency counts from each request's scheduled start, so any stall shows as latency. After
 ${r.options.reshardBeforeS} s, \`POST /admin/shards\` had registered shard-2 and \`POST /admin/reshard {"split":"shard-0"}\` started the job;
 the load went on through every phase and for ${r.options.reshardAfterS} s after \`done\`. shard-0 held ${n0(r.sizes.rowsOnSourceAtSplit)} messages
@@ -238,7 +240,7 @@ function suggestionRules(r: BenchResults): Array<[RegExp, string]> {
     [/@nestjs\/core|@nestjs\/common|rxjs/, 'the Nest pipeline (guard, pipes, param decorators, interceptors, rxjs) runs per request; the two hot routes could be plain Fastify routes calling the same services.'],
     [/^pg$|pg-protocol|pg-pool|postgres-date/, 'the pg driver: protocol messages and result rows, the same work the raw path does per query (pages already skip `created_at`, which the id carries, so only set `edited_at` values go through postgres-date).'],
     [/fastify|fast-json-stringify|find-my-way/, 'Fastify: routing, hooks and replies; message responses already go through schemas compiled once by fast-json-stringify, so what is left is per-request bookkeeping.'],
-    [/native builtins|writev|node:net|node:streams/, 'socket writes (`writev`) and other native work per response: inherent to HTTP, only fewer, larger responses reduce it.'],
+    [/native builtins|writev|node:net|node:streams/, 'socket writes (`writev`): about one per response and one per statement (an strace of the service under sends counted about one `writev` per request). Each wakes the process reading the socket (the load generator, a Postgres backend), which on 2 shared cores takes the CPU from the service right there, so much of this share is the service waiting for a core, not working; more cores, or fewer, larger writes, shrink it.'],
     [/garbage collection/, 'garbage collection: per-request allocations (DTOs, rows, log objects); fewer intermediate objects on the hot path.'],
   ];
 }
@@ -305,12 +307,9 @@ it goes), while the load generator took ${cores(h.api.cpu.bench)} cores of the s
 function ownershipLimitText(r: BenchResults): string {
   return `### Ownership check: ${r.ownership.insert.ratio.toFixed(2)}× on raw single-row inserts
 
-Every row a shard writes passes the trigger: a plpgsql call, a shared advisory lock held to commit, and one lookup in
-\`shard_arcs\`. With ${r.options.concurrency} single-row inserts in flight every backend takes the same advisory lock key, so they all
-meet on one partition of Postgres' lock manager (advisory locks have no per-backend fast path, unlike the weak table locks
-a plain statement takes). The API's sends pay it per row but share one statement and one commit per batch. The next step,
-not taken yet because it changes the safety argument of resharding, is to let the arcs' lock be a table lock on
-\`shard_arcs\` (the trigger's own lookup already holds a weak one to commit, on the fast path) instead of an advisory one.`;
+Every row a shard writes passes the trigger: a plpgsql call and one lookup in \`shard_arcs\`, whose ACCESS SHARE lock on that
+table (held to commit, on each backend's fast path) is what a change of arcs waits for. What is left is the trigger call
+itself per row; the API's sends share one statement and one commit per batch, but each row still passes the trigger.`;
 }
 
 function profileText(p: ProfileSummary | undefined, r: BenchResults): string {
@@ -359,13 +358,16 @@ What holds the copier below the pipe:
 
 - **It gives way to live traffic.** It starts at 10,000 rows/s, is capped at
   \`RESHARD_MAX_ROWS_PER_SEC=${r.service.reshardMaxRowsPerSec}\`, and once a second halves its rate while this instance's live p99
-  over the last 2 s is above its target (\`RESHARD_LATENCY_TARGET_MS\`, here ${target}), down to a fortieth of the cap, or
-  grows it by a quarter. The copy ran beside ${n0(run.mixRate)} req/s of live load on the same
+  over the last 2 s (plus the event loop's p99 delay) is above its target (\`RESHARD_LATENCY_TARGET_MS\`, here ${target}), down to a
+  fortieth of the cap, or grows it by a quarter; with too few live requests to judge by, it doubles. The copy ran beside ${n0(run.mixRate)} req/s of live load on the same
   ${r.machine.cores} cores as both Postgres servers, the service and the load generator, so every row copied takes CPU that
   live requests wait for; the throttle trades copy speed for the p99 target below.
 - **The merge costs more than a \`COPY\`.** An \`INSERT ... ON CONFLICT\` into an indexed table checks each row against the
   primary key and the clientMessageId index before it inserts; a \`COPY\` into a table with the same indexes only inserts.
   The merge cannot be skipped: during the copy, sends, edits and deletes of the moving dialogs land on the target first.
+  (The ownership check runs once per batch, not per row: the batch holds the arcs' lock from its start.)
+- **With no live load** the copier still works batch by batch (at most \`RESHARD_BATCH=${r.service.reshardBatch}\` rows, each a
+  \`COPY\` out, a \`COPY\` in, the merge and a checkpoint, in sequence), and starts at 10,000 rows/s, doubling each second.
 - **Round trips per batch:** about ten statements across three servers (the staging copy, the merge, the checkpoint, the
   lock and cancel checks), in sequence.${copyProfileText(r)}
 `;
@@ -520,6 +522,10 @@ ${table(
     row('page ÷ raw JSON page query', r.list.api.summary.rps, d.pageJson.summary.rps, 'pages/s'),
   ],
 )}
+
+The JSON page query alone ran at ${n0(d.pageJson.summary.rps)} pages/s with Postgres using ${cores(d.pageJson.cpu.postgres)} cores (${n0(usPerOp(d.pageJson.cpu.postgres, d.pageJson.summary.rps))} µs per page),
+against ${n0(r.list.raw.summary.rps)} pages/s and ${n0(usPerOp(r.list.raw.cpu.postgres, r.list.raw.summary.rps))} µs per page for the rows the raw list ceiling reads (plus ${n0(usPerOp(r.list.raw.cpu.bench, r.list.raw.summary.rps))} µs of driver CPU
+to parse them): building the JSON moves work from the service into Postgres, which on this machine shares the same two cores.
 `;
 }
 
@@ -580,7 +586,9 @@ on average here), so it can do less work per message than the naive client.`,
     ),
     comparisonSection(
       '## 2. List: raw pg vs `GET /dialogs/:id/messages?limit=50`',
-      `The newest-50 page of a random dialog of shard-0, which held ${n0(r.sizes.rowsOnSource)} messages (${n0(r.sizes.dialogsOnSource)} dialogs), ${r.options.concurrency} in flight.`,
+      `The newest-50 page of a random dialog of shard-0, which held ${n0(r.sizes.rowsOnSource)} messages (${n0(r.sizes.dialogsOnSource)} dialogs), ${r.options.concurrency} in flight.
+The raw side reads 51 rows and lets the driver parse them; the API has the shard build the page's JSON (section 2c measures
+that query alone, so the two ceilings side by side show what building the JSON costs Postgres).`,
       r.list,
       TARGETS.listRatio,
     ),

@@ -29,10 +29,8 @@ function ownershipTrigger(lock: string): string {
  * wait (plpgsql locks a statement's tables before it takes the statement's snapshot), so it
  * sees the new arcs. Before, every write also took a shared advisory lock: advisory locks go
  * through the lock manager's shared table, where a shard's concurrent writers all met on one
- * partition (the bench measured the checked insert at about 0.8× of an unchecked one, and an
- * insert with the check but without that lock as fast as an unchecked one), while a weak
- * table lock takes each backend's own fast path. Reads hold ACCESS SHARE too, so they wait
- * for a change of arcs (milliseconds) as writes do.
+ * partition, while a weak table lock takes each backend's own fast path. Reads hold ACCESS
+ * SHARE too, so they wait for a change of arcs (milliseconds) as writes do.
  */
 export class ArcsTableLock1764115200000 implements MigrationInterface {
   name = 'ArcsTableLock1764115200000';
