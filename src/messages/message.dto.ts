@@ -48,8 +48,9 @@ export class MessagePageDto {
   @ApiProperty({ nullable: true, type: String }) nextCursor: string | null;
 }
 
-// The hot routes' responses as JSON schemas, so Fastify serialises them with a serializer
-// compiled once (fast-json-stringify) instead of JSON.stringify on every reply.
+// A message response as a JSON schema, so Fastify serialises it with a serializer compiled
+// once (fast-json-stringify) instead of JSON.stringify on every reply. (A page is serialised
+// by the shard: see MessagesRepository.pageJson.)
 const MESSAGE_SCHEMA = {
   type: 'object',
   properties: {
@@ -63,12 +64,3 @@ const MESSAGE_SCHEMA = {
   required: ['id', 'dialogId', 'authorId', 'text', 'createdAt', 'editedAt'],
 };
 export const MESSAGE_RESPONSE = { response: { 200: MESSAGE_SCHEMA, 201: MESSAGE_SCHEMA } };
-export const PAGE_RESPONSE = {
-  response: {
-    200: {
-      type: 'object',
-      properties: { items: { type: 'array', items: MESSAGE_SCHEMA }, nextCursor: { type: ['string', 'null'] } },
-      required: ['items', 'nextCursor'],
-    },
-  },
-};

@@ -15,7 +15,7 @@ import { DEFAULT_PAGE, PageQueryDto } from '../common/page-query.dto';
 import { UuidPipe } from '../common/uuid.pipe';
 import { DIALOG_NOT_FOUND } from '../dialogs/dialog.dto';
 import { LogContext, RequestLog } from '../observability/log-context';
-import { MESSAGE_RESPONSE, MessageGoneDto, MessageTextDto, MessageDto, MessagePageDto, PAGE_RESPONSE, SendMessageDto } from './message.dto';
+import { MESSAGE_RESPONSE, MessageGoneDto, MessageTextDto, MessageDto, MessagePageDto, SendMessageDto } from './message.dto';
 import { MessagesService } from './messages.service';
 
 @ApiTags('messages')
@@ -46,7 +46,6 @@ export class MessagesController {
   }
 
   @Get()
-  @RouteSchema(PAGE_RESPONSE)
   @ApiOkResponse({ type: MessagePageDto })
   async listMessages(
     @CurrentUser() user: AuthUser,

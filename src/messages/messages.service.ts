@@ -55,6 +55,11 @@ export function pageOf(rows: PageRow[], limit: number): MessagePageDto {
   };
 }
 
+/** The message id a page's `before` cursor points below, if one was given. */
+function beforeIdOf(before?: string): string | undefined {
+  return before ? decodeCursor('messages', before, [isUuid])[0] : undefined;
+}
+
 /** A UUIDv7 carries its creation time in its first 48 bits; createdAt is read from the id. */
 export function uuidv7Time(id: string): Date {
   return new Date(parseInt(id.slice(0, 8) + id.slice(9, 13), 16));
@@ -126,7 +131,7 @@ export class MessagesService {
    */
   async list(user: AuthUser, dialogId: string, limit: number, before?: string, log: LogContext = {}): Promise<string> {
     await this.access.assertParticipant(dialogId, user.id);
-    const beforeId = before ? decodeCursor('messages', before, [isUuid])[0] : undefined;
+    const beforeId = beforeIdOf(before);
     this.metrics.pageReads.inc();
     // A page is the same for every participant: identical reads in flight share one query.
     log.dialogId = dialogId;
@@ -148,7 +153,7 @@ export class MessagesService {
 
   /** Newest-first live messages of a dialog; the caller has checked access. */
   async newest(dialogId: string, limit: number, before?: string, log: LogContext = {}): Promise<PageRow[]> {
-    const beforeId = before ? decodeCursor('messages', before, [isUuid])[0] : undefined;
+    const beforeId = beforeIdOf(before);
     return this.onRoute(
       dialogId,
       (route) =>
