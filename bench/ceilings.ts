@@ -59,6 +59,18 @@ function pools(ctx: CeilingContext, shards: string[], options?: string): Map<str
   );
 }
 
+const shardsOf = (dialogs: BenchDialog[]) => [...new Set(dialogs.map((d) => d.shard))];
+
+/** `fn` with the service's repository on raw pools of these shards, closed when it is done. */
+async function withRawRepository<T>(ctx: CeilingContext, shards: string[], fn: (repo: MessagesRepository) => Promise<T>): Promise<T> {
+  const shardPools = pools(ctx, shards);
+  try {
+    return await fn(rawRepository(shardPools));
+  } finally {
+    await Promise.all([...shardPools.values()].map((p) => p.end()));
+  }
+}
+
 const pick = <T>(items: T[]): T => items[Math.floor(Math.random() * items.length)];
 let sequence = 0;
 const messageText = () => `bench message ${++sequence}: are we still on for lunch at noon?`;
@@ -102,9 +114,7 @@ function compare(raw: Side, api: Side): Comparison {
 
 /** 1. Sends: MessagesRepository.insert over pg pools vs POST /dialogs/:id/messages, same dialogs. */
 export async function compareSend(ctx: CeilingContext, dialogs: BenchDialog[]): Promise<Comparison> {
-  const shardPools = pools(ctx, [...new Set(dialogs.map((d) => d.shard))]);
-  const repo = rawRepository(shardPools);
-  try {
+  return withRawRepository(ctx, shardsOf(dialogs), async (repo) => {
     ctx.log(`send: raw pg, ${ctx.concurrency} concurrent inserts for ${ctx.measureS} s`);
     const raw = await measure(ctx, (recorder, seconds) =>
       closedLoop(recorder, ctx.concurrency, seconds, async () => {
@@ -117,16 +127,12 @@ export async function compareSend(ctx: CeilingContext, dialogs: BenchDialog[]): 
     const api = await measureApi(ctx, () => sendSpec(pick(dialogs)));
     ctx.log(`send: API ${Math.round(api.summary.rps)} req/s`);
     return compare(raw, api);
-  } finally {
-    await Promise.all([...shardPools.values()].map((p) => p.end()));
-  }
+  });
 }
 
 /** 2. Lists: MessagesRepository.page (limit + 1, as the service asks) vs GET ...?limit=50. */
 export async function compareList(ctx: CeilingContext, dialogs: BenchDialog[], limit = 50): Promise<Comparison> {
-  const shardPools = pools(ctx, [...new Set(dialogs.map((d) => d.shard))]);
-  const repo = rawRepository(shardPools);
-  try {
+  return withRawRepository(ctx, shardsOf(dialogs), async (repo) => {
     ctx.log(`list: raw pg, ${ctx.concurrency} concurrent pages for ${ctx.measureS} s`);
     const raw = await measure(ctx, (recorder, seconds) =>
       closedLoop(recorder, ctx.concurrency, seconds, async () => {
@@ -140,9 +146,7 @@ export async function compareList(ctx: CeilingContext, dialogs: BenchDialog[], l
     const api = await measureApi(ctx, () => pageSpec(pick(dialogs), limit));
     ctx.log(`list: API ${Math.round(api.summary.rps)} req/s`);
     return compare(raw, api);
-  } finally {
-    await Promise.all([...shardPools.values()].map((p) => p.end()));
-  }
+  });
 }
 
 /** The shards' ownership check, measured on the raw path: with it, and with it switched off. */
@@ -160,7 +164,7 @@ export interface OwnershipCost {
 export async function measureOwnership(full: CeilingContext, dialogs: BenchDialog[], onSource: BenchDialog[], limit = 50): Promise<OwnershipCost> {
   // Eight windows of half the usual length: the A B B A rounds average out what a longer one would.
   const ctx = { ...full, warmupS: Math.min(full.warmupS, 3), measureS: Math.max(1, Math.round(full.measureS / 2)) };
-  const shards = [...new Set(dialogs.map((d) => d.shard))];
+  const shards = shardsOf(dialogs);
   // Each side twice, in A B B A order, best of its two rounds: drift on a shared machine (a
   // checkpoint, another process) then falls on both sides rather than on the one measured last.
   const sides = async (label: string, op: (bypass: boolean) => (d: BenchDialog) => Promise<void>, from: BenchDialog[]) => {
@@ -249,11 +253,9 @@ export interface DbLimits {
 
 /** 1d. Raw multi-row inserts at the API's batch size, and raw pages with the API's own query. */
 export async function measureDbLimits(ctx: CeilingContext, dialogs: BenchDialog[], onSource: BenchDialog[], batchRows: number, inFlight: number): Promise<DbLimits> {
-  const shards = [...new Set(dialogs.map((d) => d.shard))];
-  const shardPools = pools(ctx, shards);
-  const repo = rawRepository(shardPools);
+  const shards = shardsOf(dialogs);
   const size = Math.max(1, Math.round(batchRows));
-  try {
+  return withRawRepository(ctx, shards, async (repo) => {
     ctx.log(`database limit: ${inFlight} multi-row inserts of ${size} rows in flight for ${ctx.measureS} s`);
     const insertMany = await measure(ctx, (recorder, seconds) =>
       closedLoop(recorder, inFlight, seconds, async (worker) => {
@@ -273,16 +275,12 @@ export async function measureDbLimits(ctx: CeilingContext, dialogs: BenchDialog[
     );
     ctx.log(`database limit: ${Math.round(pageJson.summary.rps)} pages/s`);
     return { batchRows: size, inFlight, insertMany, insertRowsPerSec: insertMany.summary.rps * size, pageJson };
-  } finally {
-    await Promise.all([...shardPools.values()].map((p) => p.end()));
-  }
+  });
 }
 
 /** The raw-pg p99 of the reshard's mix (sends and pages in its proportion), at full concurrency. */
 export async function measureRawMix(ctx: CeilingContext, dialogs: BenchDialog[], onSource: BenchDialog[], sendShare: number): Promise<Side> {
-  const shardPools = pools(ctx, [...new Set(dialogs.map((d) => d.shard))]);
-  const repo = rawRepository(shardPools);
-  try {
+  return withRawRepository(ctx, shardsOf(dialogs), async (repo) => {
     ctx.log(`raw mix: ${Math.round(sendShare * 100)} % inserts, the rest pages, ${ctx.concurrency} in flight for ${ctx.measureS} s`);
     const mix = await measure(ctx, (recorder, seconds) =>
       closedLoop(recorder, ctx.concurrency, seconds, async () => {
@@ -297,9 +295,7 @@ export async function measureRawMix(ctx: CeilingContext, dialogs: BenchDialog[],
     );
     ctx.log(`raw mix: ${Math.round(mix.summary.rps)} ops/s, p99 ${mix.summary.p99Ms.toFixed(1)} ms`);
     return mix;
-  } finally {
-    await Promise.all([...shardPools.values()].map((p) => p.end()));
-  }
+  });
 }
 
 /** One hot dialog: many readers of its newest page while it receives a steady stream of sends. */
@@ -319,9 +315,7 @@ export interface HotDialog {
  * checker compares each page it reads with the sends acknowledged before it asked.
  */
 export async function compareHotDialog(ctx: CeilingContext, d: BenchDialog, sendsPerSec = 50): Promise<HotDialog> {
-  const shardPools = pools(ctx, [d.shard]);
-  const repo = rawRepository(shardPools);
-  try {
+  return withRawRepository(ctx, [d.shard], async (repo) => {
     ctx.log(`hot dialog: raw pg, ${ctx.concurrency} readers of one dialog, ${sendsPerSec} inserts/s`);
     const writer = setInterval(() => void repo.insert(d.shard, newMessage(d)).catch(() => undefined), 1000 / sendsPerSec);
     let raw: Side;
@@ -345,7 +339,8 @@ export async function compareHotDialog(ctx: CeilingContext, d: BenchDialog, send
     const checker = (async () => {
       while (checking) {
         const startedAt = performance.now();
-        const res = await fetch(`${ctx.baseUrl}${pageSpec(d).path}`, { headers: pageSpec(d).headers });
+        const page = pageSpec(d);
+        const res = await fetch(`${ctx.baseUrl}${page.path}`, { headers: page.headers });
         const ids = ((await res.json()) as { items: Array<{ id: string }> }).items.map((m) => m.id);
         const oldest = ids[ids.length - 1] ?? '';
         const shown = new Set(ids);
@@ -362,10 +357,8 @@ export async function compareHotDialog(ctx: CeilingContext, d: BenchDialog, send
       await Promise.all([checker, sends.done]);
     }
     ctx.log(`hot dialog: API ${Math.round(api.summary.rps)} pages/s; ${stalePages} of ${checkedPages} checked pages missed an acknowledged send`);
-    return { sendsPerSec, raw, api, ratio: raw.summary.rps > 0 ? api.summary.rps / raw.summary.rps : 0, checkedPages, stalePages };
-  } finally {
-    await Promise.all([...shardPools.values()].map((p) => p.end()));
-  }
+    return { sendsPerSec, ...compare(raw, api), checkedPages, stalePages };
+  });
 }
 
 /**

@@ -123,7 +123,8 @@ async function measureCeilings(setup: Setup, opts: BenchOptions, data: Data) {
   const batchesBefore = await sendBatches(setup.api.baseUrl);
   const send = await compareSend(ctx, data.dialogs);
   const batches = diffBatches(await sendBatches(setup.api.baseUrl), batchesBefore);
-  log(`send: the API wrote ${Math.round(batches.rows)} sends in ${Math.round(batches.statements)} statements (${(batches.rows / Math.max(1, batches.statements)).toFixed(1)} per statement)`);
+  const sendBatchRows = batches.rows / Math.max(1, batches.statements);
+  log(`send: the API wrote ${Math.round(batches.rows)} sends in ${Math.round(batches.statements)} statements (${sendBatchRows.toFixed(1)} per statement)`);
   setup.service.assertAlive('the send measurements');
   const rowsOnSource = await countRows(new Map([[SOURCE, setup.shardUrl(SOURCE)]]));
   const list = await compareList(ctx, data.onSource);
@@ -131,11 +132,11 @@ async function measureCeilings(setup: Setup, opts: BenchOptions, data: Data) {
   const hot = await compareHotDialog(ctx, data.onSource[0]);
   const bare = await measureBareHttp(ctx, data.dialogs, data.onSource);
   const inFlight = RING_SHARDS.length * serviceConfig(setup).sendBatchesPerShard;
-  const dbLimits = await measureDbLimits(ctx, data.dialogs, data.onSource, batches.rows / Math.max(1, batches.statements), inFlight);
+  const dbLimits = await measureDbLimits(ctx, data.dialogs, data.onSource, sendBatchRows, inFlight);
   const rawMix = await measureRawMix(ctx, data.dialogs, data.onSource, opts.mixSendShare);
   const apiMix = await measureApiMix(ctx, data.dialogs, opts.mixSendShare, opts.mixConnections);
   setup.service.assertAlive('the ceilings');
-  return { send, list, rowsOnSource, ownership, hot, bare, dbLimits, rawMix, apiMix, sendBatchRows: batches.rows / Math.max(1, batches.statements) };
+  return { send, list, rowsOnSource, ownership, hot, bare, dbLimits, rawMix, apiMix, sendBatchRows };
 }
 
 /** The service's settings, as it read them from the same environment. */
@@ -257,7 +258,9 @@ async function main(opts: BenchOptions, cleanup: Cleanup): Promise<number> {
   for (const v of verdicts(results)) log(`${v.pass === null ? 'INFO' : v.pass ? 'PASS' : 'MISS'}  ${v.name}: ${v.measured} (goal ${v.target})`);
 
   const broke = reshard.job.phase !== 'done' || idle.job.phase !== 'done' || !check.ok || hot.stalePages > 0 || (profiled !== null && profiled.splitJob.phase !== 'done');
-  if (broke) log(`BROKEN: job ${reshard.job.phase}; profiled split ${profiled?.splitJob.phase ?? '-'}; ${check.problems.join('; ')}`);
+  if (broke) {
+    log(`BROKEN: job ${reshard.job.phase}; idle split ${idle.job.phase}; profiled split ${profiled?.splitJob.phase ?? '-'}; ${hot.stalePages} stale hot-dialog pages; ${check.problems.join('; ')}`);
+  }
   return broke ? 1 : 0;
 }
 
