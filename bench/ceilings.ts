@@ -239,46 +239,51 @@ export async function measureBareHttp(ctx: CeilingContext, dialogs: BenchDialog[
   }
 }
 
-/** The database's own limit for what the API asks of it. */
-export interface DbLimits {
-  /** Rows per statement and statements in flight, as the API's group commit reached them. */
-  batchRows: number;
+/** How the API's grouped statements came out in a measurement: items per statement, statements in flight. */
+export interface BatchShape {
+  size: number;
   inFlight: number;
-  /** Multi-row inserts of that size: `summary` counts statements; rows/s is rps × batchRows. */
-  insertMany: Side;
-  insertRowsPerSec: number;
-  /** The page the API asks for (built as JSON by the shard), 64 in flight. */
-  pageJson: Side;
 }
 
-/** 1d. Raw multi-row inserts at the API's batch size, and raw pages with the API's own query. */
-export async function measureDbLimits(ctx: CeilingContext, dialogs: BenchDialog[], onSource: BenchDialog[], batchRows: number, inFlight: number): Promise<DbLimits> {
+/** The database's own limit for what the API asks of it. */
+export interface DbLimits {
+  /** Multi-row inserts as the API's group commit wrote them: `summary` counts statements; rows/s is rps × size. */
+  insert: BatchShape;
+  insertMany: Side;
+  insertRowsPerSec: number;
+  /** Pages built as JSON by the shard, grouped as the API's reads were: `summary` counts statements. */
+  page: BatchShape;
+  pagesJson: Side;
+  pagesPerSec: number;
+}
+
+/** 1d. Raw multi-row inserts and raw grouped JSON pages, at the batch sizes the API reached. */
+export async function measureDbLimits(ctx: CeilingContext, dialogs: BenchDialog[], onSource: BenchDialog[], insert: BatchShape, page: BatchShape): Promise<DbLimits> {
   const shards = shardsOf(dialogs);
-  const size = Math.max(1, Math.round(batchRows));
   return withRawRepository(ctx, shards, async (repo) => {
-    ctx.log(`database limit: ${inFlight} multi-row inserts of ${size} rows in flight for ${ctx.measureS} s`);
+    ctx.log(`database limit: ${insert.inFlight} multi-row inserts of ${insert.size} rows in flight for ${ctx.measureS} s`);
     const insertMany = await measure(ctx, (recorder, seconds) =>
-      closedLoop(recorder, inFlight, seconds, async (worker) => {
+      closedLoop(recorder, insert.inFlight, seconds, async (worker) => {
         const shard = shards[worker % shards.length];
         const mine = dialogs.filter((d) => d.shard === shard);
-        const rows = await repo.insertMany(shard, Array.from({ length: size }, () => newMessage(pick(mine))));
-        if (rows.length !== size) throw new Error(`inserted ${rows.length} of ${size} rows`);
+        const rows = await repo.insertMany(shard, Array.from({ length: insert.size }, () => newMessage(pick(mine))));
+        if (rows.length !== insert.size) throw new Error(`inserted ${rows.length} of ${insert.size} rows`);
       }),
     );
-    ctx.log(`database limit: ${Math.round(insertMany.summary.rps * size)} rows/s; pages as JSON, ${ctx.concurrency} in flight`);
-    const pageJson = await measure(ctx, (recorder, seconds) =>
-      closedLoop(recorder, ctx.concurrency, seconds, async () => {
-        const d = pick(onSource);
-        const page = await repo.pageJson(d.shard, d.id, d.hash, 50);
-        if (page.items.length < 3) throw new Error(`dialog ${d.id} has no messages`);
+    ctx.log(`database limit: ${Math.round(insertMany.summary.rps * insert.size)} rows/s; ${page.inFlight} statements of ${page.size} JSON pages in flight`);
+    const pagesJson = await measure(ctx, (recorder, seconds) =>
+      closedLoop(recorder, page.inFlight, seconds, async () => {
+        const asked = Array.from({ length: page.size }, () => pick(onSource));
+        const pages = await repo.pagesJson(asked[0].shard, asked.map((d) => ({ dialogId: d.id, hash: d.hash, limit: 50 })));
+        if (pages.length !== page.size || pages.some((p) => p.items.length < 3)) throw new Error('a page came back empty');
       }),
     );
-    ctx.log(`database limit: ${Math.round(pageJson.summary.rps)} pages/s`);
-    return { batchRows: size, inFlight, insertMany, insertRowsPerSec: insertMany.summary.rps * size, pageJson };
+    const pagesPerSec = pagesJson.summary.rps * page.size;
+    ctx.log(`database limit: ${Math.round(pagesPerSec)} pages/s`);
+    return { insert, insertMany, insertRowsPerSec: insertMany.summary.rps * insert.size, page, pagesJson, pagesPerSec };
   });
 }
 
-/** The raw-pg p99 of the reshard's mix (sends and pages in its proportion), at full concurrency. */
 export async function measureRawMix(ctx: CeilingContext, dialogs: BenchDialog[], onSource: BenchDialog[], sendShare: number): Promise<Side> {
   return withRawRepository(ctx, shardsOf(dialogs), async (repo) => {
     ctx.log(`raw mix: ${Math.round(sendShare * 100)} % inserts, the rest pages, ${ctx.concurrency} in flight for ${ctx.measureS} s`);

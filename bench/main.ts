@@ -120,23 +120,32 @@ async function measureCeilings(setup: Setup, opts: BenchOptions, data: Data) {
   // First: its inserts' vacuum and checkpoint are then long over when the split's steady load
   // measures the latency the copier is paced by.
   const ownership = await measureOwnership(ctx, data.dialogs, data.onSource);
-  const batchesBefore = await sendBatches(setup.api.baseUrl);
-  const send = await compareSend(ctx, data.dialogs);
-  const batches = diffBatches(await sendBatches(setup.api.baseUrl), batchesBefore);
-  const sendBatchRows = batches.rows / Math.max(1, batches.statements);
-  log(`send: the API wrote ${Math.round(batches.rows)} sends in ${Math.round(batches.statements)} statements (${sendBatchRows.toFixed(1)} per statement)`);
+  const sendBatches = await batchesDuring(setup.api.baseUrl, 'chat_send_batch_rows', () => compareSend(ctx, data.dialogs));
+  const send = sendBatches.result;
+  const sendBatchRows = sendBatches.perStatement;
+  log(`send: the API wrote ${sendBatches.items} sends in ${sendBatches.statements} statements (${sendBatchRows.toFixed(1)} per statement)`);
   setup.service.assertAlive('the send measurements');
   const rowsOnSource = await countRows(new Map([[SOURCE, setup.shardUrl(SOURCE)]]));
-  const list = await compareList(ctx, data.onSource);
+  const listBatches = await batchesDuring(setup.api.baseUrl, 'chat_page_batch_pages', () => compareList(ctx, data.onSource));
+  const list = listBatches.result;
+  const pageBatchSize = listBatches.perStatement;
+  log(`list: the API read ${listBatches.items} pages in ${listBatches.statements} statements (${pageBatchSize.toFixed(1)} per statement)`);
   setup.service.assertAlive('the list measurements');
   const hot = await compareHotDialog(ctx, data.onSource[0]);
   const bare = await measureBareHttp(ctx, data.dialogs, data.onSource);
-  const inFlight = RING_SHARDS.length * serviceConfig(setup).sendBatchesPerShard;
-  const dbLimits = await measureDbLimits(ctx, data.dialogs, data.onSource, sendBatchRows, inFlight);
+  const config = serviceConfig(setup);
+  // Sends go to both shards; the lists read shard-0 only.
+  const dbLimits = await measureDbLimits(
+    ctx,
+    data.dialogs,
+    data.onSource,
+    { size: Math.max(1, Math.round(sendBatchRows)), inFlight: RING_SHARDS.length * config.sendBatchesPerShard },
+    { size: Math.max(1, Math.round(pageBatchSize)), inFlight: config.pageBatchesPerShard },
+  );
   const rawMix = await measureRawMix(ctx, data.dialogs, data.onSource, opts.mixSendShare);
   const apiMix = await measureApiMix(ctx, data.dialogs, opts.mixSendShare, opts.mixConnections);
   setup.service.assertAlive('the ceilings');
-  return { send, list, rowsOnSource, ownership, hot, bare, dbLimits, rawMix, apiMix, sendBatchRows };
+  return { send, list, rowsOnSource, ownership, hot, bare, dbLimits, rawMix, apiMix, sendBatchRows, pageBatchSize };
 }
 
 /** The service's settings, as it read them from the same environment. */
@@ -145,14 +154,20 @@ function serviceConfig(setup: Setup) {
 }
 
 /** The service's group-commit histogram, summed over shards: sends written, statements used. */
-async function sendBatches(baseUrl: string): Promise<{ rows: number; statements: number }> {
+async function histogramTotals(baseUrl: string, name: string): Promise<{ sum: number; count: number }> {
   const text = await (await fetch(`${baseUrl}/metrics`)).text();
-  const sum = (name: string) => text.split('\n').filter((l) => l.startsWith(`${name}{`)).reduce((n, l) => n + Number(l.split(' ').pop()), 0);
-  return { rows: sum('chat_send_batch_rows_sum'), statements: sum('chat_send_batch_rows_count') };
+  const total = (series: string) => text.split('\n').filter((l) => l.startsWith(`${series}{`)).reduce((n, l) => n + Number(l.split(' ').pop()), 0);
+  return { sum: total(`${name}_sum`), count: total(`${name}_count`) };
 }
 
-function diffBatches(after: { rows: number; statements: number }, before: { rows: number; statements: number }) {
-  return { rows: after.rows - before.rows, statements: after.statements - before.statements };
+/** `run`, and how many items the service's grouped statements (a batch-size histogram) carried meanwhile. */
+async function batchesDuring<T>(baseUrl: string, histogram: string, run: () => Promise<T>) {
+  const before = await histogramTotals(baseUrl, histogram);
+  const result = await run();
+  const after = await histogramTotals(baseUrl, histogram);
+  const items = Math.round(after.sum - before.sum);
+  const statements = Math.round(after.count - before.count);
+  return { result, items, statements, perStatement: items / Math.max(1, statements) };
 }
 
 /** 3: the COPY ceiling between the split's two servers, the split under load, and the exactly-once check. */
@@ -198,7 +213,7 @@ async function main(opts: BenchOptions, cleanup: Cleanup): Promise<number> {
   const setup = await startEverything(opts, cleanup);
   const machine = await describeMachine(setup.shardUrl(SOURCE));
   const data = await seedData(setup, opts);
-  const { send, list, rowsOnSource, ownership, hot, bare, dbLimits, rawMix, apiMix, sendBatchRows } = await measureCeilings(setup, opts, data);
+  const { send, list, rowsOnSource, ownership, hot, bare, dbLimits, rawMix, apiMix, sendBatchRows, pageBatchSize } = await measureCeilings(setup, opts, data);
   const { pipe, reshard, check, rowsOnSourceAtSplit, idle } = await measureSplit(setup, opts, data, apiMix);
   const profiled = opts.profile
     ? await profileService({
@@ -237,6 +252,7 @@ async function main(opts: BenchOptions, cleanup: Cleanup): Promise<number> {
     rawMix,
     apiMix,
     sendBatchRows,
+    pageBatchSize,
     idleSplit: idle,
     ownership,
     balance,

@@ -35,7 +35,7 @@ describe('bench arithmetic', () => {
       // 3× but one stale page: miss.
       hot: { sendsPerSec: 50, raw: side(100), api: side(300), ratio: 3, checkedPages: 10, stalePages: 1 },
       bare: { send: side(5000), page: side(5000) },
-      dbLimits: { batchRows: 8, inFlight: 4, insertMany: side(100), insertRowsPerSec: 800, pageJson: side(1000) },
+      dbLimits: { insert: { size: 8, inFlight: 4 }, insertMany: side(100), insertRowsPerSec: 800, page: { size: 16, inFlight: 2 }, pagesJson: side(62.5), pagesPerSec: 1000 },
       rawMix: side(1000, 20),
       idleSplit: { copyRate: 79 },
       ownership: { insert: { ratio: 0.95 }, page: { ratio: 1 } },

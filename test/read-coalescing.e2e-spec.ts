@@ -18,9 +18,9 @@ describe('hot-dialog page reads', () => {
     cluster = await startCluster({ shards: 1 });
     t = await startTestApp(cluster);
     const repository = t.app.get(MessagesRepository);
-    const pageJson = repository.pageJson.bind(repository);
-    jest.spyOn(repository, 'pageJson').mockImplementation(async (...args) => {
-      const page = await pageJson(...args);
+    const pagesJson = repository.pagesJson.bind(repository);
+    jest.spyOn(repository, 'pagesJson').mockImplementation(async (...args) => {
+      const page = await pagesJson(...args);
       await sleep(25);
       return page;
     });

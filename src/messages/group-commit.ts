@@ -1,6 +1,13 @@
 /** What one item of a batch came to: its own result, or its own error. */
 export type Outcome<R> = { ok: true; value: R } | { ok: false; error: unknown };
 
+export function settle<R>(promise: Promise<R>): Promise<Outcome<R>> {
+  return promise.then(
+    (value) => ({ ok: true, value }),
+    (error: unknown) => ({ ok: false, error }),
+  );
+}
+
 interface Waiting<T, R> {
   item: T;
   resolve: (value: R) => void;

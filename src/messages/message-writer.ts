@@ -3,15 +3,8 @@ import { DatabaseError } from 'pg';
 import { APP_CONFIG, ResolvedConfig } from '../config/app-config';
 import { MetricsService } from '../observability/metrics.service';
 import { OwnershipError } from '../shards/ownership.error';
-import { GroupCommit, Outcome } from './group-commit';
+import { GroupCommit, Outcome, settle } from './group-commit';
 import { MessageRow, MessagesRepository, NewMessage } from './messages.repository';
-
-function settle<R>(promise: Promise<R>): Promise<Outcome<R>> {
-  return promise.then(
-    (value) => ({ ok: true, value }),
-    (error: unknown) => ({ ok: false, error }),
-  );
-}
 
 /**
  * Sends bound for one shard go to Postgres together (see GroupCommit): one multi-row

@@ -4,11 +4,12 @@ import { MessagesController } from './messages.controller';
 import { MessagesRepository } from './messages.repository';
 import { MessagesService } from './messages.service';
 import { MessageWriter } from './message-writer';
+import { PageReader } from './page-reader';
 
 @Module({
   imports: [DialogsModule],
   controllers: [MessagesController],
-  providers: [MessagesRepository, MessageWriter, MessagesService],
+  providers: [MessagesRepository, MessageWriter, PageReader, MessagesService],
   exports: [MessagesService, MessagesRepository],
 })
 export class MessagesModule {}

@@ -44,27 +44,44 @@ export interface PageJson {
 // An ISO 8601 instant as Date.toISOString writes it (millisecond precision, UTC, "Z").
 const iso = (column: string) => `to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
 
+/** One page of one dialog, as the API asks for it: see MessagesRepository.pagesJson. */
+export interface PageRequest {
+  dialogId: string;
+  hash: number;
+  limit: number;
+  /** Only messages older than this id (a `before` cursor). */
+  before?: string;
+}
+
+// No UUIDv7 reaches it: "before the newest possible id" reads from the top.
+const AFTER_EVERY_ID = 'ffffffff-ffff-ffff-ffff-ffffffffffff';
+
 /**
- * A newest-first page (one row more than `$2`, to know whether more follow) as one JSON array
- * text, key for key what JSON.stringify(toMessageDto(row)) writes: to_json escapes a string
- * as JSON.stringify does (input is well-formed Unicode, which the API enforces), and
- * createdAt comes from the UUIDv7 id, as in toMessageDto.
+ * Newest-first pages of any number of dialogs in one statement, each its own JSON array text,
+ * key for key what JSON.stringify(toMessageDto(row)) writes: to_json escapes a string as
+ * JSON.stringify does (input is well-formed Unicode, which the API enforces), and createdAt
+ * comes from the UUIDv7 id, as in toMessageDto. Each page reads one row more than its limit,
+ * to know whether more follow; the ownership check runs once per page, for that dialog's hash.
  */
-function pageJsonSql(where: string): string {
-  return `WITH page AS (
-      SELECT id, dialog_id, author_id, text, edited_at FROM messages WHERE ${where} ORDER BY id DESC LIMIT $2 + 1
-    ), shown AS (
-      SELECT * FROM page ORDER BY id DESC LIMIT $2
-    )
+const PAGES_JSON_SQL = `SELECT p.items, p.last, p.more
+  FROM unnest($1::uuid[], $2::int8[], $3::int[], $4::uuid[]) WITH ORDINALITY AS q(dialog_id, hash, lim, before_id, i)
+  CROSS JOIN LATERAL (
     SELECT '[' || coalesce(string_agg(
              '{"id":"' || id || '","dialogId":"' || dialog_id || '","authorId":' || to_json(author_id)::text
              || ',"text":' || to_json(text)::text || ',"createdAt":"' || ${iso('uuid_extract_timestamp(id)')}
              || '","editedAt":' || coalesce('"' || ${iso('edited_at')} || '"', 'null') || '}',
-             ',' ORDER BY id DESC), '') || ']' AS items,
-           (array_agg(id ORDER BY id))[1] AS last,
-           (SELECT count(*) FROM page) > $2 AS more
-    FROM shown`;
-}
+             ',' ORDER BY id DESC) FILTER (WHERE n <= q.lim), '') || ']' AS items,
+           (array_agg(id ORDER BY id) FILTER (WHERE n <= q.lim))[1] AS last,
+           count(*) > q.lim AS more
+    FROM (
+      SELECT id, dialog_id, author_id, text, edited_at, row_number() OVER (ORDER BY id DESC) AS n
+      FROM messages m
+      WHERE m.dialog_id = q.dialog_id AND m.id < coalesce(q.before_id, '${AFTER_EVERY_ID}') AND m.deleted_at IS NULL
+        AND ${served('q.hash', 'read-alone')}
+      ORDER BY m.id DESC LIMIT q.lim + 1
+    ) page
+  ) p
+  ORDER BY q.i`;
 
 const PAGE_COLUMNS = 'id, dialog_id, author_id, text, edited_at, deleted_at';
 const COLUMNS = 'id, dialog_id, author_id, text, created_at, edited_at, deleted_at';
@@ -213,16 +230,23 @@ export class MessagesRepository {
   }
 
   /**
-   * The same page as `page`, as the response's bytes: the shard builds the items' JSON array
-   * (exactly what serialising toMessageDto of each row gives), so the service neither parses
-   * the rows nor serialises them again. `last` is the oldest item's id, `more` whether older
-   * live messages follow.
+   * The same pages as `page`, as the response's bytes, in the order asked: the shard builds
+   * each page's items as a JSON array (see PAGES_JSON_SQL), so the service neither parses the
+   * rows nor serialises them again. `last` is the oldest item's id, `more` whether older live
+   * messages follow. Several pages in one statement share its round trip and its overhead.
    */
-  async pageJson(shard: string, dialogId: string, hash: number, limit: number, before?: string): Promise<PageJson> {
-    const [row] = before
-      ? await this.shards.query<PageJson>(shard, pageJsonSql(`dialog_id = $1 AND id < $4 AND deleted_at IS NULL AND ${served('$3', 'read-alone')}`), [dialogId, limit, hash, before], 'message_page_json_before')
-      : await this.shards.query<PageJson>(shard, pageJsonSql(`dialog_id = $1 AND deleted_at IS NULL AND ${served('$3', 'read-alone')}`), [dialogId, limit, hash], 'message_page_json');
-    return row;
+  async pagesJson(shard: string, requests: PageRequest[]): Promise<PageJson[]> {
+    return this.shards.query<PageJson>(
+      shard,
+      PAGES_JSON_SQL,
+      [requests.map((r) => r.dialogId), requests.map((r) => r.hash), requests.map((r) => r.limit), requests.map((r) => r.before ?? null)],
+      'message_pages_json',
+    );
+  }
+
+  async pageJson(shard: string, request: PageRequest): Promise<PageJson> {
+    const [page] = await this.pagesJson(shard, [request]);
+    return page;
   }
 
   /** Like page, tombstones and revisions included, for a page merged from two shards. */

@@ -7,6 +7,7 @@ import { RingService } from '../routing/ring.service';
 import { MessageRow, MessagesRepository } from './messages.repository';
 import { MessagesService } from './messages.service';
 import { MessageWriter } from './message-writer';
+import { PageReader } from './page-reader';
 
 /**
  * A send retried with a used clientMessageId while a reshard moves its dialog: the first
@@ -35,7 +36,7 @@ describe('MessagesService.send retried during a reshard', () => {
     } as unknown as MessagesRepository;
     const access = { assertParticipant: async () => new Set(['alice']) } as unknown as DialogAccessService;
     const ring = { route: () => ({ dialogId, hash: 1, write: 'target', reads: ['target', 'source'] }) } as unknown as RingService;
-    const sut = new MessagesService(repository, { insert: inserts } as unknown as MessageWriter, access, ring, {} as ActivityService, {} as MetricsService);
+    const sut = new MessagesService(repository, { insert: inserts } as unknown as MessageWriter, {} as PageReader, access, ring, {} as ActivityService, {} as MetricsService);
     return { sut, inserts };
   }
 

@@ -14,6 +14,7 @@ import { MetricsService } from '../observability/metrics.service';
 import { OwnershipError } from '../shards/ownership.error';
 import { MessageDto, MessagePageDto } from './message.dto';
 import { MessageWriter } from './message-writer';
+import { PageReader } from './page-reader';
 import { ReadCoalescer } from './read-coalescer';
 import { mergeWinner, MessagesRepository, PageRow } from './messages.repository';
 
@@ -83,6 +84,7 @@ export class MessagesService {
   constructor(
     private readonly messages: MessagesRepository,
     private readonly writer: MessageWriter,
+    private readonly reader: PageReader,
     private readonly access: DialogAccessService,
     private readonly ring: RingService,
     private readonly activity: ActivityService,
@@ -142,7 +144,7 @@ export class MessagesService {
         dialogId,
         async (route) => {
           if (route.reads.length > 1) return JSON.stringify(pageOf(await this.mergedPage(route, dialogId, limit + 1, beforeId), limit));
-          const page = await this.messages.pageJson(route.write, dialogId, route.hash, limit, beforeId);
+          const page = await this.reader.page(route.write, { dialogId, hash: route.hash, limit, before: beforeId });
           const cursor = page.more && page.last ? JSON.stringify(encodeCursor('messages', [page.last])) : 'null';
           return `{"items":${page.items},"nextCursor":${cursor}}`;
         },

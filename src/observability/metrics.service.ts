@@ -49,6 +49,14 @@ export class MetricsService {
     registers: [this.registry],
   });
 
+  readonly pageBatchPages = new Histogram({
+    name: 'chat_page_batch_pages',
+    help: 'Pages read from a shard together in one statement (grouped reads)',
+    labelNames: ['shard'] as const,
+    buckets: [1, 2, 4, 8, 16, 32, 64, 128],
+    registers: [this.registry],
+  });
+
   readonly pageReads = new Counter({
     name: 'chat_page_reads_total',
     help: 'Pages of messages asked for (GET /dialogs/:id/messages that passed the access check)',
