@@ -144,6 +144,14 @@ describe('dialogs and messages on real shards', () => {
 
     const doc = (await t.http.get('/docs-json').expect(200)).body;
     expect(doc.paths['/dialogs/{dialogId}/messages'].post.responses['410'].description).toMatch(/MESSAGE_DELETED/);
+    // The schemas that validate a send and a page query are the ones documented.
+    const send = doc.paths['/dialogs/{dialogId}/messages'].post.requestBody.content['application/json'].schema;
+    expect(send).toMatchObject({ required: ['text'], additionalProperties: false, properties: { text: { maxLength: 4096 }, clientMessageId: { maxLength: 64 } } });
+    const query = doc.paths['/dialogs/{dialogId}/messages'].get.parameters.filter((p: { in: string }) => p.in === 'query');
+    expect(query.map((p: { name: string; schema: object }) => [p.name, p.schema])).toEqual([
+      ['limit', expect.objectContaining({ type: 'integer', minimum: 1, maximum: 200 })],
+      ['before', expect.objectContaining({ type: 'string', maxLength: 512 })],
+    ]);
   });
 
   it('lets authors edit and delete their own messages, and only those', async () => {

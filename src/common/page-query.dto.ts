@@ -1,23 +1,28 @@
-import { ApiPropertyOptional } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
-import { IsInt, IsOptional, IsString, Length, Max, Min } from 'class-validator';
+import { applyDecorators } from '@nestjs/common';
+import { ApiQuery } from '@nestjs/swagger';
+import { SchemaPipe } from './schema.pipe';
 
 export const DEFAULT_PAGE = 50;
 export const MAX_PAGE = 200;
 
-export class PageQueryDto {
-  @ApiPropertyOptional({ minimum: 1, maximum: MAX_PAGE, default: DEFAULT_PAGE })
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(MAX_PAGE)
+export interface PageQuery {
   limit?: number;
-
-  @ApiPropertyOptional({ description: 'the nextCursor of the previous page (opaque)' })
-  @IsOptional()
-  @IsString()
-  @Length(1, 512)
+  /** The nextCursor of the previous page (opaque). */
   before?: string;
 }
 
+const LIMIT = { type: 'integer', minimum: 1, maximum: MAX_PAGE, default: DEFAULT_PAGE };
+const BEFORE = { type: 'string', minLength: 1, maxLength: 512, description: 'the nextCursor of the previous page (opaque)' };
+
+const PAGE_QUERY_SCHEMA = {
+  type: 'object',
+  properties: { limit: LIMIT, before: BEFORE },
+  additionalProperties: false,
+};
+
+/** A page's query string (`limit`, `before`), validated by a compiled schema. */
+export const pageQueryPipe = () => new SchemaPipe<PageQuery>(PAGE_QUERY_SCHEMA, 'query');
+
+/** The same parameters in the API document. */
+export const ApiPageQuery = () =>
+  applyDecorators(ApiQuery({ name: 'limit', required: false, schema: LIMIT }), ApiQuery({ name: 'before', required: false, schema: BEFORE }));

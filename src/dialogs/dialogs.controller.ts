@@ -2,7 +2,7 @@ import { Body, Controller, Get, Param, Post, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiNotFoundResponse, ApiTags } from '@nestjs/swagger';
 import { AuthUser, CurrentUser } from '../auth/auth.decorators';
 import { UuidPipe } from '../common/uuid.pipe';
-import { DEFAULT_PAGE, PageQueryDto } from '../common/page-query.dto';
+import { ApiPageQuery, DEFAULT_PAGE, PageQuery, pageQueryPipe } from '../common/page-query.dto';
 import { CreateDialogDto, DIALOG_NOT_FOUND, DialogDto, DialogPageDto } from './dialog.dto';
 import { DialogsService } from './dialogs.service';
 
@@ -18,7 +18,8 @@ export class DialogsController {
   }
 
   @Get()
-  listDialogs(@CurrentUser() user: AuthUser, @Query() query: PageQueryDto): Promise<DialogPageDto> {
+  @ApiPageQuery()
+  listDialogs(@CurrentUser() user: AuthUser, @Query(pageQueryPipe()) query: PageQuery): Promise<DialogPageDto> {
     return this.dialogs.list(user, query.limit ?? DEFAULT_PAGE, query.before);
   }
 

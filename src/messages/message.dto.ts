@@ -1,5 +1,6 @@
-import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsOptional, IsString, Length, Matches } from 'class-validator';
+import { ApiBody, ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { IsString, Length, Matches } from 'class-validator';
+import { SchemaPipe } from '../common/schema.pipe';
 
 /** Long enough for any chat message, short enough that one row stays well inside a page. */
 export const MAX_TEXT = 4096;
@@ -12,18 +13,31 @@ export class MessageTextDto {
   text: string;
 }
 
-export class SendMessageDto extends MessageTextDto {
-  @ApiPropertyOptional({
-    maxLength: 64,
-    description:
-      'client-chosen idempotency key: a retry with the same key returns the first message (200), ' +
-      'or 410 MESSAGE_DELETED (with its messageId) once that message has been deleted',
-  })
-  @IsOptional()
-  @IsString()
-  @Length(1, 64)
+export interface SendMessageBody {
+  text: string;
   clientMessageId?: string;
 }
+
+/** A send's body; the schema both validates it (SchemaPipe) and documents it. */
+const SEND_MESSAGE_SCHEMA = {
+  type: 'object',
+  properties: {
+    text: { type: 'string', minLength: 1, maxLength: MAX_TEXT, pattern: '\\S' },
+    clientMessageId: {
+      type: 'string',
+      minLength: 1,
+      maxLength: 64,
+      description:
+        'client-chosen idempotency key: a retry with the same key returns the first message (200), ' +
+        'or 410 MESSAGE_DELETED (with its messageId) once that message has been deleted',
+    },
+  },
+  required: ['text'],
+  additionalProperties: false,
+};
+
+export const sendMessagePipe = () => new SchemaPipe<SendMessageBody>(SEND_MESSAGE_SCHEMA, 'body', { 'text:pattern': 'text must not be blank' });
+export const ApiSendMessageBody = () => ApiBody({ schema: SEND_MESSAGE_SCHEMA });
 
 export class MessageDto {
   @ApiProperty({ format: 'uuid', description: 'UUIDv7: id order is time order' }) id: string;

@@ -11,11 +11,11 @@ import {
 import { RouteSchema } from '@nestjs/platform-fastify';
 import type { FastifyReply } from 'fastify';
 import { AuthUser, CurrentUser } from '../auth/auth.decorators';
-import { DEFAULT_PAGE, PageQueryDto } from '../common/page-query.dto';
+import { ApiPageQuery, DEFAULT_PAGE, PageQuery, pageQueryPipe } from '../common/page-query.dto';
 import { UuidPipe } from '../common/uuid.pipe';
 import { DIALOG_NOT_FOUND } from '../dialogs/dialog.dto';
 import { LogContext, RequestLog } from '../observability/log-context';
-import { MESSAGE_RESPONSE, MessageGoneDto, MessageTextDto, MessageDto, MessagePageDto, SendMessageDto } from './message.dto';
+import { ApiSendMessageBody, MESSAGE_RESPONSE, MessageGoneDto, MessageTextDto, MessageDto, MessagePageDto, SendMessageBody, sendMessagePipe } from './message.dto';
 import { MessagesService } from './messages.service';
 
 @ApiTags('messages')
@@ -27,6 +27,7 @@ export class MessagesController {
 
   @Post()
   @RouteSchema(MESSAGE_RESPONSE)
+  @ApiSendMessageBody()
   @ApiCreatedResponse({ type: MessageDto, description: 'sent' })
   @ApiOkResponse({ type: MessageDto, description: 'a retry: the first message with this clientMessageId' })
   @ApiGoneResponse({
@@ -36,7 +37,7 @@ export class MessagesController {
   async sendMessage(
     @CurrentUser() user: AuthUser,
     @Param('dialogId', new UuidPipe('dialog id')) dialogId: string,
-    @Body() dto: SendMessageDto,
+    @Body(sendMessagePipe()) dto: SendMessageBody,
     @Res({ passthrough: true }) reply: FastifyReply,
     @RequestLog() log: LogContext,
   ): Promise<MessageDto> {
@@ -47,10 +48,11 @@ export class MessagesController {
 
   @Get()
   @ApiOkResponse({ type: MessagePageDto })
+  @ApiPageQuery()
   async listMessages(
     @CurrentUser() user: AuthUser,
     @Param('dialogId', new UuidPipe('dialog id')) dialogId: string,
-    @Query() query: PageQueryDto,
+    @Query(pageQueryPipe()) query: PageQuery,
     @Res({ passthrough: true }) reply: FastifyReply,
     @RequestLog() log: LogContext,
   ): Promise<string> {

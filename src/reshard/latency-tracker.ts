@@ -5,7 +5,8 @@ import { Injectable, OnModuleDestroy } from '@nestjs/common';
 const WINDOW_MS = 2_000;
 /** How far back the baseline before a job looks. */
 export const BASELINE_MS = 10_000;
-const MAX_SAMPLES = 50_000;
+/** The most recent requests kept; at a higher rate the windows hold only these. */
+export const MAX_SAMPLES = 50_000;
 
 /**
  * Recent latencies of data-path requests on this instance, so the copier can back off
@@ -15,7 +16,12 @@ const MAX_SAMPLES = 50_000;
  */
 @Injectable()
 export class LatencyTracker implements OnModuleDestroy {
-  private samples: Array<{ at: number; ms: number }> = [];
+  // A ring of the latest requests: recording is O(1) and allocates nothing. (An array
+  // trimmed with splice cost every request a 50,000-element shift once it was full.)
+  private readonly at = new Float64Array(MAX_SAMPLES);
+  private readonly ms = new Float64Array(MAX_SAMPLES);
+  private next = 0;
+  private size = 0;
   private readonly loop: IntervalHistogram = monitorEventLoopDelay({ resolution: 10 });
   private loopResetAt = Date.now();
   private loopP99Ms = 0;
@@ -24,18 +30,22 @@ export class LatencyTracker implements OnModuleDestroy {
     this.loop.enable();
   }
 
-  record(ms: number): void {
-    this.samples.push({ at: Date.now(), ms });
-    if (this.samples.length > MAX_SAMPLES) this.samples.splice(0, this.samples.length - MAX_SAMPLES);
+  record(ms: number, now = Date.now()): void {
+    this.at[this.next] = now;
+    this.ms[this.next] = ms;
+    this.next = (this.next + 1) % MAX_SAMPLES;
+    if (this.size < MAX_SAMPLES) this.size++;
   }
 
   /** Requests' p99 plus the event loop's p99 delay over the last `windowMs`, or null with too few requests to say. */
   p99(windowMs = WINDOW_MS, now = Date.now()): number | null {
-    this.samples = this.samples.filter((s) => now - s.at <= BASELINE_MS);
-    const recent = this.samples.filter((s) => now - s.at <= windowMs);
+    const recent: number[] = [];
+    for (let k = 0; k < this.size; k++) {
+      if (now - this.at[k] <= windowMs) recent.push(this.ms[k]);
+    }
     if (recent.length < 20) return null;
-    const sorted = recent.map((s) => s.ms).sort((a, b) => a - b);
-    return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * 0.99))] + this.loopDelayP99(now);
+    recent.sort((a, b) => a - b);
+    return recent[Math.min(recent.length - 1, Math.floor(recent.length * 0.99))] + this.loopDelayP99(now);
   }
 
   /** The event loop's p99 delay beyond its sampling interval, renewed once a window. */

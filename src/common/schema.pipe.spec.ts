@@ -1,0 +1,59 @@
+import { DomainErrorCode, DomainException } from './domain.exception';
+import { pageQueryPipe } from './page-query.dto';
+import { sendMessagePipe } from '../messages/message.dto';
+
+describe('SchemaPipe', () => {
+  const refusal = (fn: () => unknown): string => {
+    try {
+      fn();
+    } catch (err) {
+      expect(err).toBeInstanceOf(DomainException);
+      expect((err as DomainException).code).toBe(DomainErrorCode.InvalidInput);
+      return (err as Error).message;
+    }
+    throw new Error('accepted');
+  };
+
+  describe('a page query', () => {
+    const pipe = pageQueryPipe();
+
+    it('takes a limit written in digits, within bounds, and a cursor', () => {
+      expect(pipe.transform({ limit: '5', before: 'abc' })).toEqual({ limit: 5, before: 'abc' });
+      expect(pipe.transform({ limit: '200' })).toEqual({ limit: 200 });
+      expect(pipe.transform({})).toEqual({});
+    });
+
+    it.each(['Infinity', '-Infinity', '1e400', '1e2', '5.0', ' 5', '', 'abc', '0x10', '9'.repeat(30)])('refuses limit=%j', (limit) => {
+      expect(refusal(() => pipe.transform({ limit }))).toMatch(/^limit /);
+    });
+
+    it('refuses out-of-range limits, a repeated limit, unknown parameters and an empty cursor, naming each', () => {
+      expect(refusal(() => pipe.transform({ limit: '0' }))).toBe('limit must be >= 1');
+      expect(refusal(() => pipe.transform({ limit: '201' }))).toBe('limit must be <= 200');
+      expect(refusal(() => pipe.transform({ limit: ['1', '2'] }))).toBe('limit must be integer');
+      expect(refusal(() => pipe.transform({ foo: '1', before: '' }))).toBe('property foo should not exist; before must NOT have fewer than 1 characters');
+    });
+  });
+
+  describe('a send body', () => {
+    const pipe = sendMessagePipe();
+
+    it('takes a text and an optional clientMessageId', () => {
+      expect(pipe.transform({ text: 'hi' })).toEqual({ text: 'hi' });
+      expect(pipe.transform({ text: 'hi', clientMessageId: 'k' })).toEqual({ text: 'hi', clientMessageId: 'k' });
+    });
+
+    it('never converts types: a number is not a text', () => {
+      expect(refusal(() => pipe.transform({ text: 5 }))).toBe('text must be string');
+      expect(refusal(() => pipe.transform({ text: 'x', clientMessageId: 7 }))).toBe('clientMessageId must be string');
+    });
+
+    it('refuses blank, missing, too long and unknown fields, and a body that is not an object', () => {
+      expect(refusal(() => pipe.transform({ text: ' \n\t' }))).toBe('text must not be blank');
+      expect(refusal(() => pipe.transform({}))).toBe('text is required');
+      expect(refusal(() => pipe.transform({ text: 'x'.repeat(4097) }))).toMatch(/^text must NOT have more than 4096/);
+      expect(refusal(() => pipe.transform({ text: 'x', extra: 1 }))).toBe('property extra should not exist');
+      for (const body of [undefined, null, 'text', [1]]) expect(refusal(() => pipe.transform(body))).toBe('body must be object');
+    });
+  });
+});
