@@ -21,6 +21,8 @@ async function main(): Promise<void> {
       log.log(`get a token: npm run -s cli -- token <userId>   (admin: add --admin)`);
       log.log(`state page: ${url}/state?token=<npm run -s cli -- token ops --viewer>`);
     }
+    // Stdout is written in chunks (see createLogger); whoever started the service waits for these lines now.
+    logger.flush();
     let stopping = false;
     // app.close() drains HTTP, flushes activity and closes the pools (see ShutdownService);
     // the embedded servers go last, as the pools' connections to them are gone by then.
