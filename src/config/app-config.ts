@@ -47,6 +47,8 @@ export interface AppConfig {
   httpKeepAliveTimeoutMs: number;
   /** On SIGTERM, requests already accepted get this long to finish before their connections are cut. */
   shutdownGraceMs: number;
+  /** The membership cache's memory budget, in bytes (as estimated per entry). */
+  membershipCacheBytes: number;
 }
 
 /** The resolved configuration once databases are known (embedded servers started or URLs given). */
@@ -201,6 +203,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     httpRequestTimeoutMs: requestTimeout,
     httpKeepAliveTimeoutMs: int(env, 'HTTP_KEEP_ALIVE_TIMEOUT_MS', 72_000, 100, 600_000),
     shutdownGraceMs: int(env, 'SHUTDOWN_GRACE_MS', 25_000, 0, 600_000),
+    membershipCacheBytes: int(env, 'MEMBERSHIP_CACHE_MB', 128, 1, 1_048_576) * 1024 * 1024,
   };
 }
 
