@@ -59,7 +59,7 @@ describe('fuzz: hostile input never gets a 5xx', () => {
   ): FuzzRequest {
     const path = op.path.replace(/\{(\w+)\}/g, (_, name: string) => {
       if (replace.path?.[0] === name) return replace.path[1];
-      if (name === 'userId') return 'bob';
+      if (name === 'user_id') return 'bob';
       if (name === 'messageId') return fixture.message;
       return fixture.dialog;
     });

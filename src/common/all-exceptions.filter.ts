@@ -2,6 +2,7 @@ import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logge
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { DomainErrorCode, DomainException } from './domain.exception';
 import { isConnectionError } from './db-errors';
+import { UNAVAILABLE_RETRY_AFTER_S } from './retry-after';
 import { maskUrl } from '../observability/logging';
 import { MetricsService } from '../observability/metrics.service';
 
@@ -76,7 +77,13 @@ export class AllExceptionsFilter implements ExceptionFilter {
       const detail = exception instanceof Error ? (exception.stack ?? exception.message) : String(exception);
       this.logger.error(`${request?.method} ${maskUrl(request?.url ?? '')} -> ${body.statusCode}: ${detail}`);
     }
-    void reply.status(body.statusCode).header('content-type', 'application/json; charset=utf-8').send(body);
+    if (body.statusCode === HttpStatus.SERVICE_UNAVAILABLE) void reply.header('Retry-After', String(UNAVAILABLE_RETRY_AFTER_S));
+    void reply.status(body.statusCode).header('content-type', 'application/json; charset=utf-8').send(this.present(body, request));
+  }
+
+  /** The body as this filter's routes spell it; a filter for routes with a contract of their own overrides it. */
+  protected present(body: ErrorBody, _request: FastifyRequest): object {
+    return body;
   }
 
   toBody(exception: unknown): ErrorBody {
