@@ -86,6 +86,11 @@ describe('AllExceptionsFilter: when to retry', () => {
     return { status, headers, body: sent as Record<string, unknown> };
   }
 
+  it('sends the seconds a 429 names in Retry-After', () => {
+    const res = replyTo(new DomainException(DomainErrorCode.RateLimited, 'too many sends', { limit: 'sends', retryAfter: 7 }));
+    expect(res).toMatchObject({ status: 429, headers: { 'retry-after': '7' }, body: { statusCode: 429, error: 'Too Many Requests', code: 'RATE_LIMITED', retryAfter: 7 } });
+  });
+
   it('gives every 503 a Retry-After, whatever its cause', () => {
     for (const exception of [
       new DomainException(DomainErrorCode.ShardUnavailable, 'down'),
