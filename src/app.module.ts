@@ -6,6 +6,7 @@ import { ResolvedConfig } from './config/app-config';
 import { CoreModule } from './core.module';
 import { DialogsModule } from './dialogs/dialogs.module';
 import { HealthController } from './health/health.controller';
+import { LimitsModule } from './limits/limits.module';
 import { MetricsController } from './observability/metrics.controller';
 import { MessagesModule } from './messages/messages.module';
 import { ReshardModule } from './reshard/reshard.module';
@@ -20,6 +21,7 @@ export class AppModule {
       imports: [
         CoreModule.forRoot(config, provisioner),
         AuthModule,
+        LimitsModule,
         DialogsModule,
         MessagesModule,
         CompatModule,

@@ -60,6 +60,9 @@ describe('a reshard whose process is killed mid-copy', () => {
         RING_LEASE_MS: '1000',
         RESHARD_BATCH: '20',
         RESHARD_MAX_ROWS_PER_SEC: '200',
+        // One user opens dialogs until a dozen land in the split arc, and sends to them all.
+        RATE_LIMIT_SENDS_PER_MIN: '0',
+        RATE_LIMIT_DIALOGS_PER_MIN: '0',
       },
       stdio: ['ignore', 'ignore', 'inherit'],
     });

@@ -65,3 +65,43 @@ describe('AllExceptionsFilter logging a 5xx', () => {
     }
   });
 });
+
+describe('AllExceptionsFilter: when to retry', () => {
+  function replyTo(exception: unknown) {
+    const headers: Record<string, string> = {};
+    let status = 0;
+    let sent: unknown;
+    const reply = {
+      status: (s: number) => ((status = s), reply),
+      header: (name: string, value: string) => ((headers[name.toLowerCase()] = value), reply),
+      send: (body: unknown) => ((sent = body), reply),
+    };
+    const http = { getRequest: () => ({ method: 'POST', url: '/x', id: 'req-1' }), getResponse: () => reply };
+    const logged = jest.spyOn(Logger.prototype, 'error').mockImplementation(() => undefined);
+    try {
+      new AllExceptionsFilter().catch(exception, { switchToHttp: () => http } as unknown as ArgumentsHost);
+    } finally {
+      logged.mockRestore();
+    }
+    return { status, headers, body: sent as Record<string, unknown> };
+  }
+
+  it('sends the seconds a 429 names in Retry-After', () => {
+    const res = replyTo(new DomainException(DomainErrorCode.RateLimited, 'too many sends', { limit: 'sends', retryAfter: 7 }));
+    expect(res).toMatchObject({ status: 429, headers: { 'retry-after': '7' }, body: { statusCode: 429, error: 'Too Many Requests', code: 'RATE_LIMITED', retryAfter: 7 } });
+  });
+
+  it('gives every 503 a Retry-After, whatever its cause', () => {
+    for (const exception of [
+      new DomainException(DomainErrorCode.ShardUnavailable, 'down'),
+      new DomainException(DomainErrorCode.RingUnavailable, 'stale'),
+      Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }),
+    ]) {
+      const res = replyTo(exception);
+      expect(res.status).toBe(503);
+      expect(res.headers['retry-after']).toMatch(/^[1-9]\d*$/);
+    }
+    expect(replyTo(new DomainException(DomainErrorCode.DialogNotFound, 'no')).headers['retry-after']).toBeUndefined();
+    expect(replyTo(new TypeError('bug')).headers['retry-after']).toBeUndefined();
+  });
+});

@@ -2,6 +2,7 @@ import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logge
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { DomainErrorCode, DomainException } from './domain.exception';
 import { isConnectionError } from './db-errors';
+import { UNAVAILABLE_RETRY_AFTER_S } from './retry-after';
 import { maskUrl } from '../observability/logging';
 import { MetricsService } from '../observability/metrics.service';
 
@@ -31,6 +32,8 @@ export function statusOf(code: DomainErrorCode): number {
     case DomainErrorCode.InvalidCursor:
     case DomainErrorCode.InvalidInput:
       return HttpStatus.BAD_REQUEST;
+    case DomainErrorCode.RateLimited:
+      return HttpStatus.TOO_MANY_REQUESTS;
     case DomainErrorCode.ShardUnavailable:
     case DomainErrorCode.DialogDbUnavailable:
     case DomainErrorCode.RingUnavailable:
@@ -46,6 +49,12 @@ function reasonPhrase(status: number): string {
     .split('_')
     .map((w) => w[0].toUpperCase() + w.slice(1))
     .join(' ');
+}
+
+/** A 429 names its own wait (when its bucket has a token again); every 503 gets the same short one. */
+function retryAfterOf(body: ErrorBody): number | undefined {
+  if (typeof body.retryAfter === 'number') return body.retryAfter;
+  return body.statusCode === HttpStatus.SERVICE_UNAVAILABLE ? UNAVAILABLE_RETRY_AFTER_S : undefined;
 }
 
 function messageOf(response: unknown, fallback: string): string {
@@ -76,7 +85,14 @@ export class AllExceptionsFilter implements ExceptionFilter {
       const detail = exception instanceof Error ? (exception.stack ?? exception.message) : String(exception);
       this.logger.error(`${request?.method} ${maskUrl(request?.url ?? '')} -> ${body.statusCode}: ${detail}`);
     }
-    void reply.status(body.statusCode).header('content-type', 'application/json; charset=utf-8').send(body);
+    const retryAfter = retryAfterOf(body);
+    if (retryAfter !== undefined) void reply.header('Retry-After', String(retryAfter));
+    void reply.status(body.statusCode).header('content-type', 'application/json; charset=utf-8').send(this.present(body, request));
+  }
+
+  /** The body as this filter's routes spell it; a filter for routes with a contract of their own overrides it. */
+  protected present(body: ErrorBody, _request: FastifyRequest): object {
+    return body;
   }
 
   toBody(exception: unknown): ErrorBody {

@@ -13,6 +13,7 @@ export enum DomainErrorCode {
   ReshardConflict = 'RESHARD_CONFLICT',
   ReshardNotFound = 'RESHARD_NOT_FOUND',
   DatabaseUnreachable = 'DATABASE_UNREACHABLE',
+  RateLimited = 'RATE_LIMITED',
 }
 
 export class DomainException extends Error {

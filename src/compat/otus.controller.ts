@@ -1,20 +1,57 @@
-import { Body, Controller, Get, HttpCode, Param, Post } from '@nestjs/common';
-import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiProperty, ApiTags } from '@nestjs/swagger';
+import { Body, Controller, Get, HttpCode, Param, Post, UseFilters, UseGuards } from '@nestjs/common';
+import {
+  ApiBadRequestResponse,
+  ApiBearerAuth,
+  ApiInternalServerErrorResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiParam,
+  ApiProperty,
+  ApiServiceUnavailableResponse,
+  ApiTags,
+  ApiTooManyRequestsResponse,
+  ApiUnauthorizedResponse,
+} from '@nestjs/swagger';
 import { AuthUser, CurrentUser } from '../auth/auth.decorators';
 import { UserIdPipe } from '../auth/user-id.pipe';
+import { RETRY_AFTER_HEADER } from '../common/retry-after';
 import { DialogsService } from '../dialogs/dialogs.service';
+import { SendLimitGuard } from '../limits/send-limit.guard';
 import { MessageTextDto } from '../messages/message.dto';
 import { MessagesService } from '../messages/messages.service';
 import { LogContext, RequestLog } from '../observability/log-context';
+import { OtusExceptionFilter } from './otus-exception.filter';
 
 /** The OTUS spec's list has no paging; it returns this many newest messages, oldest first. */
 export const OTUS_LIST_LIMIT = 1000;
 
 export class OtusMessageDto {
-  @ApiProperty() from: string;
-  @ApiProperty() to: string;
+  @ApiProperty({ description: 'the author' }) from: string;
+  @ApiProperty({ description: 'the other user of the dialog' }) to: string;
   @ApiProperty() text: string;
 }
+
+/** The spec's 5xx body; the service adds its usual `statusCode`, `error` and `reason` (its own error code). */
+export class OtusErrorDto {
+  @ApiProperty({ description: 'what went wrong' }) message: string;
+  @ApiProperty({ description: 'the X-Request-Id of this request, to find it in the logs' }) request_id: string;
+  @ApiProperty({ type: 'integer', description: 'the HTTP status' }) code: number;
+}
+
+// What the spec's paths share: user_id, and its 400, 401, 500 and 503.
+const userIdParam = ApiParam({
+  name: 'user_id',
+  description: 'the other user (the spec\'s UserId: 1 to 64 characters)',
+  schema: { type: 'string', minLength: 1, maxLength: 64 },
+});
+const spec400 = ApiBadRequestResponse({ description: 'invalid data (user_id, body)' });
+const spec401 = ApiUnauthorizedResponse({ description: 'no valid bearer token' });
+const spec500 = ApiInternalServerErrorResponse({ description: 'server error', type: OtusErrorDto });
+const spec503 = ApiServiceUnavailableResponse({
+  description: 'a database this dialog needs is unavailable; retry after Retry-After seconds',
+  type: OtusErrorDto,
+  headers: RETRY_AFTER_HEADER,
+});
 
 /**
  * The public OTUS social-network dialog API: a one-to-one dialog between the caller and
@@ -22,7 +59,8 @@ export class OtusMessageDto {
  */
 @ApiTags('otus-compat')
 @ApiBearerAuth()
-@Controller('dialog/:userId')
+@UseFilters(OtusExceptionFilter)
+@Controller('dialog/:user_id')
 export class OtusController {
   constructor(
     private readonly dialogs: DialogsService,
@@ -31,10 +69,21 @@ export class OtusController {
 
   @Post('send')
   @HttpCode(200)
+  @UseGuards(SendLimitGuard)
   @ApiOperation({ summary: 'send a message to user_id (200, empty body)' })
+  @userIdParam
+  @ApiOkResponse({ description: 'sent' })
+  @spec400
+  @spec401
+  @ApiTooManyRequestsResponse({
+    description: 'RATE_LIMITED: too many sends (RATE_LIMIT_SENDS_PER_MIN), or, when this send would open the dialog, too many dialogs (RATE_LIMIT_DIALOGS_PER_MIN)',
+    headers: RETRY_AFTER_HEADER,
+  })
+  @spec500
+  @spec503
   async sendDirect(
     @CurrentUser() user: AuthUser,
-    @Param('userId', UserIdPipe) otherId: string,
+    @Param('user_id', UserIdPipe) otherId: string,
     @Body() dto: MessageTextDto,
     @RequestLog() log: LogContext,
   ): Promise<void> {
@@ -44,10 +93,15 @@ export class OtusController {
 
   @Get('list')
   @ApiOperation({ summary: `the dialog with user_id, oldest first (the newest ${OTUS_LIST_LIMIT}); [] when the two have no dialog yet (a list never creates one)` })
-  @ApiOkResponse({ type: [OtusMessageDto] })
+  @userIdParam
+  @ApiOkResponse({ type: [OtusMessageDto], description: 'the dialog between the two users' })
+  @spec400
+  @spec401
+  @spec500
+  @spec503
   async listDirect(
     @CurrentUser() user: AuthUser,
-    @Param('userId', UserIdPipe) otherId: string,
+    @Param('user_id', UserIdPipe) otherId: string,
     @RequestLog() log: LogContext,
   ): Promise<OtusMessageDto[]> {
     const dialogId = await this.dialogs.findDirect(user.id, otherId);

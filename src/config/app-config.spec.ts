@@ -35,6 +35,9 @@ describe('loadConfig', () => {
     ['a token lifetime over a year', { JWT_MAX_TTL: '400d' }],
     ['a lease shorter than the heartbeat', { RING_LEASE_MS: '2000', HEARTBEAT_MS: '3000', RING_POLL_MS: '100' }],
     ['a header timeout longer than the request timeout', { HTTP_HEADERS_TIMEOUT_MS: '20000', HTTP_REQUEST_TIMEOUT_MS: '10000' }],
+    ['a membership cache of no memory', { MEMBERSHIP_CACHE_MB: '0' }],
+    ['a negative send limit', { RATE_LIMIT_SENDS_PER_MIN: '-1' }],
+    ['a burst that lets nothing through', { RATE_LIMIT_DIALOGS_BURST: '0' }],
   ])('rejects %s', (_name, env) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
   });
@@ -43,6 +46,27 @@ describe('loadConfig', () => {
 describe('HTTP timeouts', () => {
   it('cut off slow clients by default: 10 s for the head, 30 s for the request, 72 s idle keep-alive', () => {
     expect(loadConfig({})).toMatchObject({ httpHeadersTimeoutMs: 10_000, httpRequestTimeoutMs: 30_000, httpKeepAliveTimeoutMs: 72_000, shutdownGraceMs: 25_000 });
+  });
+});
+
+describe('rate limits', () => {
+  it('limit each user by default, generously, and 0 turns a limit off', () => {
+    expect(loadConfig({})).toMatchObject({
+      sendLimit: { perMinute: 1200, burst: 200 },
+      dialogLimit: { perMinute: 60, burst: 20 },
+      rateLimitUsers: 100_000,
+    });
+    expect(loadConfig({ RATE_LIMIT_SENDS_PER_MIN: '0', RATE_LIMIT_DIALOGS_PER_MIN: '30', RATE_LIMIT_DIALOGS_BURST: '5' })).toMatchObject({
+      sendLimit: { perMinute: 0 },
+      dialogLimit: { perMinute: 30, burst: 5 },
+    });
+  });
+});
+
+describe('memory', () => {
+  it('gives the membership cache 128 MiB unless set', () => {
+    expect(loadConfig({}).membershipCacheBytes).toBe(128 * 1024 * 1024);
+    expect(loadConfig({ MEMBERSHIP_CACHE_MB: '16' }).membershipCacheBytes).toBe(16 * 1024 * 1024);
   });
 });
 

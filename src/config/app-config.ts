@@ -1,4 +1,5 @@
 import * as path from 'node:path';
+import type { RateLimit } from '../limits/token-bucket';
 
 /** Everything the service reads from its environment, parsed once at start. */
 export interface AppConfig {
@@ -50,6 +51,14 @@ export interface AppConfig {
   httpKeepAliveTimeoutMs: number;
   /** On SIGTERM, requests already accepted get this long to finish before their connections are cut. */
   shutdownGraceMs: number;
+  /** Per user (the token's sub) and instance: sends, on both send routes; perMinute 0 is off. */
+  sendLimit: RateLimit;
+  /** ... and dialogs created, by POST /dialogs or by the OTUS send that opens a dialog. */
+  dialogLimit: RateLimit;
+  /** Users whose buckets an instance keeps for each limit: what bounds the limiter's memory. */
+  rateLimitUsers: number;
+  /** The membership cache's memory budget, in bytes (as estimated per entry). */
+  membershipCacheBytes: number;
 }
 
 /** The resolved configuration once databases are known (embedded servers started or URLs given). */
@@ -124,6 +133,13 @@ function isPostgresUrl(value: string): boolean {
   } catch {
     return false;
   }
+}
+
+function rateLimit(env: NodeJS.ProcessEnv, name: string, perMinute: number, burst: number): RateLimit {
+  return {
+    perMinute: int(env, `RATE_LIMIT_${name}_PER_MIN`, perMinute, 0, 100_000_000),
+    burst: int(env, `RATE_LIMIT_${name}_BURST`, burst, 1, 100_000_000),
+  };
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
@@ -206,6 +222,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     httpRequestTimeoutMs: requestTimeout,
     httpKeepAliveTimeoutMs: int(env, 'HTTP_KEEP_ALIVE_TIMEOUT_MS', 72_000, 100, 600_000),
     shutdownGraceMs: int(env, 'SHUTDOWN_GRACE_MS', 25_000, 0, 600_000),
+    // Far above what a person types or a client flushing its outbox sends, far below what one
+    // user would need to take a noticeable share of an instance.
+    sendLimit: rateLimit(env, 'SENDS', 1200, 200),
+    // A person opens a few dialogs a minute; a script opening thousands is what this stops.
+    dialogLimit: rateLimit(env, 'DIALOGS', 60, 20),
+    rateLimitUsers: int(env, 'RATE_LIMIT_USERS', 100_000, 1, 10_000_000),
+    membershipCacheBytes: int(env, 'MEMBERSHIP_CACHE_MB', 128, 1, 1_048_576) * 1024 * 1024,
   };
 }
 

@@ -3,6 +3,7 @@ import { ApiBearerAuth, ApiNotFoundResponse, ApiTags } from '@nestjs/swagger';
 import { AuthUser, CurrentUser } from '../auth/auth.decorators';
 import { UuidPipe } from '../common/uuid.pipe';
 import { ApiPageQuery, DEFAULT_PAGE, PageQuery, pageQueryPipe } from '../common/page-query.dto';
+import { ApiDialogLimit } from '../limits/limits.decorators';
 import { CreateDialogDto, DIALOG_NOT_FOUND, DialogDto, DialogPageDto } from './dialog.dto';
 import { DialogsService } from './dialogs.service';
 
@@ -13,6 +14,7 @@ export class DialogsController {
   constructor(private readonly dialogs: DialogsService) {}
 
   @Post()
+  @ApiDialogLimit()
   createDialog(@CurrentUser() user: AuthUser, @Body() dto: CreateDialogDto): Promise<DialogDto> {
     return this.dialogs.create(user, dto);
   }

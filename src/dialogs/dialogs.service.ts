@@ -5,6 +5,7 @@ import { AuthUser } from '../auth/auth.decorators';
 import { decodeCursor, encodeCursor, isPgTimestamptz } from '../common/cursor';
 import { DomainErrorCode, DomainException } from '../common/domain.exception';
 import { isUuid } from '../common/uuid.pipe';
+import { RateLimits } from '../limits/rate-limits.service';
 import { DialogAccessService } from './dialog-access.service';
 import { CreateDialogDto, DialogDto, DialogPageDto } from './dialog.dto';
 import { DialogRow, DialogsRepository } from './dialogs.repository';
@@ -37,9 +38,11 @@ export class DialogsService {
   constructor(
     private readonly dialogs: DialogsRepository,
     private readonly access: DialogAccessService,
+    private readonly limits: RateLimits,
   ) {}
 
   async create(user: AuthUser, dto: CreateDialogDto): Promise<DialogDto> {
+    this.limits.takeDialog(user.id);
     const participantIds = [...new Set([user.id, ...dto.participantIds])];
     const id = await this.dialogs.create({
       id: randomUUID(),
@@ -78,6 +81,9 @@ export class DialogsService {
   async direct(userId: string, otherId: string): Promise<string> {
     const found = await this.findDirect(userId, otherId);
     if (found) return found;
+    // Counted here, not on the route: only a send that opens a dialog creates one, and a
+    // send to a new user id each time would otherwise create dialogs at the send limit.
+    this.limits.takeDialog(userId);
     const key = directKey(userId, otherId);
     const participantIds = directParticipants(userId, otherId);
     const id = await this.dialogs.create({ id: randomUUID(), kind: 'direct', title: null, createdBy: userId, participantIds, directKey: key });

@@ -14,6 +14,7 @@ import { AuthUser, CurrentUser } from '../auth/auth.decorators';
 import { ApiPageQuery, DEFAULT_PAGE, PageQuery, pageQueryPipe } from '../common/page-query.dto';
 import { UuidPipe } from '../common/uuid.pipe';
 import { DIALOG_NOT_FOUND } from '../dialogs/dialog.dto';
+import { SendLimited } from '../limits/limits.decorators';
 import { LogContext, RequestLog } from '../observability/log-context';
 import { ApiSendMessageBody, MESSAGE_RESPONSE, MessageGoneDto, MessageTextDto, MessageDto, MessagePageDto, SendMessageBody, sendMessagePipe } from './message.dto';
 import { MessagesService } from './messages.service';
@@ -26,6 +27,7 @@ export class MessagesController {
   constructor(private readonly messages: MessagesService) {}
 
   @Post()
+  @SendLimited()
   @RouteSchema(MESSAGE_RESPONSE)
   @ApiSendMessageBody()
   @ApiCreatedResponse({ type: MessageDto, description: 'sent' })

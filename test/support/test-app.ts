@@ -33,6 +33,10 @@ export async function startTestApp(
     SHARD_URLS: cluster.shardUrls.join(','),
     JWT_SECRET: 'test-secret',
     LOG_LEVEL: 'silent',
+    // Tests drive a few users far harder than people would (hundreds of sends from one
+    // user in a second); the tests of the limits and the fuzz suite set them themselves.
+    RATE_LIMIT_SENDS_PER_MIN: '0',
+    RATE_LIMIT_DIALOGS_PER_MIN: '0',
     ...env,
   });
   const quiet = { log: () => undefined };
