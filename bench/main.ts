@@ -126,7 +126,7 @@ async function measureCeilings(setup: Setup, opts: BenchOptions, data: Data) {
   log(`send: the API wrote ${sendBatches.items} sends in ${sendBatches.statements} statements (${sendBatchRows.toFixed(1)} per statement)`);
   setup.service.assertAlive('the send measurements');
   const rowsOnSource = await countRows(new Map([[SOURCE, setup.shardUrl(SOURCE)]]));
-  const listBatches = await batchesDuring(setup.api.baseUrl, 'chat_page_batch_pages', () => compareList(ctx, data.onSource));
+  const listBatches = await batchesDuring(setup.api.baseUrl, 'chat_read_batch_items', () => compareList(ctx, data.onSource));
   const list = listBatches.result;
   const pageBatchSize = listBatches.perStatement;
   log(`list: the API read ${listBatches.items} pages in ${listBatches.statements} statements (${pageBatchSize.toFixed(1)} per statement)`);
@@ -140,7 +140,7 @@ async function measureCeilings(setup: Setup, opts: BenchOptions, data: Data) {
     data.dialogs,
     data.onSource,
     { size: Math.max(1, Math.round(sendBatchRows)), inFlight: RING_SHARDS.length * config.sendBatchesPerShard },
-    { size: Math.max(1, Math.round(pageBatchSize)), inFlight: config.pageBatchesPerShard },
+    { size: Math.max(1, Math.round(pageBatchSize)), inFlight: config.readBatchesPerShard },
   );
   const rawMix = await measureRawMix(ctx, data.dialogs, data.onSource, opts.mixSendShare);
   const apiMix = await measureApiMix(ctx, data.dialogs, opts.mixSendShare, opts.mixConnections);

@@ -515,7 +515,7 @@ Postgres does when asked exactly what the API asks of it, with no HTTP: multi-ro
 reached (${r.sendBatchRows.toFixed(1)} sends per statement on average in the send measurement; here ${d.insert.size} rows, ${d.insert.inFlight} statements in flight, as the
 service's \`SEND_BATCHES_PER_SHARD\` × 2 shards allows), and pages built as JSON by the shard, grouped as the API's reads were
 (${r.pageBatchSize.toFixed(1)} pages per statement on average in the list measurement; here ${d.page.size} pages, ${d.page.inFlight} statements in flight, as
-\`PAGE_BATCHES_PER_SHARD\` allows on the one shard the lists read).
+\`READ_BATCHES_PER_SHARD\` allows on the one shard the lists read).
 
 ${table(
   ['Route', 'API', 'ceiling', 'unit', 'API ÷ ceiling'],

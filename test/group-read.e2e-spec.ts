@@ -1,5 +1,5 @@
-import { MessagesRepository, PageJson, PageRequest } from '../src/messages/messages.repository';
-import { PageReader } from '../src/messages/page-reader';
+import { ClientIdKey, MessagesRepository, PageJson, PageRequest } from '../src/messages/messages.repository';
+import { ShardReader } from '../src/messages/shard-reader';
 import { ringHash } from '../src/ring';
 import { OwnershipError } from '../src/shards/ownership.error';
 import { startCluster, TestCluster } from './support/pg-cluster';
@@ -12,25 +12,32 @@ import { startTestApp, TestApp } from './support/test-app';
 describe('grouped page reads on real shards', () => {
   let cluster: TestCluster;
   let t: TestApp;
-  let reader: PageReader;
+  let reader: ShardReader;
   let repository: MessagesRepository;
   let batches: number[];
+  let lookups: number[];
 
   beforeAll(async () => {
     cluster = await startCluster({ shards: 2 });
     // One statement in flight per shard: whatever is asked meanwhile leaves together.
-    t = await startTestApp(cluster, { PAGE_BATCHES_PER_SHARD: '1' });
-    reader = t.app.get(PageReader);
+    t = await startTestApp(cluster, { READ_BATCHES_PER_SHARD: '1' });
+    reader = t.app.get(ShardReader);
     repository = t.app.get(MessagesRepository);
     const pagesJson = repository.pagesJson.bind(repository);
     jest.spyOn(repository, 'pagesJson').mockImplementation((shard, requests) => {
       batches.push(requests.length);
       return pagesJson(shard, requests);
     });
+    const findByClientIds = repository.findByClientIds.bind(repository);
+    jest.spyOn(repository, 'findByClientIds').mockImplementation((shard, keys) => {
+      lookups.push(keys.length);
+      return findByClientIds(shard, keys);
+    });
   });
 
   beforeEach(() => {
     batches = [];
+    lookups = [];
   });
 
   afterAll(async () => {
@@ -125,5 +132,33 @@ describe('grouped page reads on real shards', () => {
       expect((responses[i].body.items as Array<{ id: string }>).map((m) => m.id)).toEqual(d.messageIds.slice(0, limit));
       expect(responses[i].body.nextCursor === null).toBe(limit >= d.messageIds.length);
     }
+  });
+
+  it('looks up clientMessageIds together, each key answered with its own message or none', async () => {
+    const { id: dialogId } = await dialogWith('shard-0', 0);
+    const hash = ringHash(dialogId);
+    const sent = async (who: string, clientMessageId: string) =>
+      (await t.http.post(`/dialogs/${dialogId}/messages`).set(t.auth(who)).send({ text: `${who} ${clientMessageId}`, clientMessageId }).expect(201)).body as { id: string };
+    const a1 = await sent('alice', 'k1');
+    const b1 = await sent('bob', 'k1');
+    const a2 = await sent('alice', 'k2');
+    const key = (authorId: string, clientMessageId: string, over: Partial<ClientIdKey> = {}): ClientIdKey => ({ dialogId, hash, authorId, clientMessageId, ...over });
+    lookups = [];
+    // The same key under two authors, a key nobody used, another dialog's, the same key twice.
+    const keys = [key('alice', 'k1'), key('bob', 'k1'), key('bob', 'k2'), key('alice', 'k2'), key('alice', 'k1', { dialogId: '0190a0e4-8c3e-7000-8000-0000000000aa' }), key('alice', 'k1')];
+    const found = await Promise.all([key('alice', 'k2'), ...keys].map((k) => reader.byClientId('shard-0', k)));
+    expect(lookups).toEqual([1, keys.length]);
+    expect(found.map((row) => row?.id ?? null)).toEqual([a2.id, a1.id, b1.id, null, a2.id, null, a1.id]);
+    expect(found[1]).toMatchObject({ author_id: 'alice', text: 'alice k1', revision: 0 });
+    expect(found[1]).not.toHaveProperty('i');
+
+    // A stale hash in the group: only that key is refused.
+    lookups = [];
+    const settled = await Promise.allSettled([key('alice', 'k1'), key('bob', 'k1'), key('alice', 'k2', { hash: 3_000_000_000 })].map((k) => reader.byClientId('shard-0', k)));
+    expect(settled.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled', 'rejected']);
+    const refused = settled[2];
+    expect(refused.status === 'rejected' && refused.reason).toBeInstanceOf(OwnershipError);
+    const bob = settled[1];
+    expect(bob.status === 'fulfilled' && bob.value?.id).toBe(b1.id);
   });
 });

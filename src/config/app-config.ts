@@ -24,9 +24,9 @@ export interface AppConfig {
   /** Group commit of sends per shard: the most rows in one statement, and statements in flight at once. */
   sendBatchMax: number;
   sendBatchesPerShard: number;
-  /** Grouped page reads per shard: the most pages in one statement, and statements in flight at once. */
-  pageBatchMax: number;
-  pageBatchesPerShard: number;
+  /** Grouped reads per shard (pages, clientMessageId lookups): the most in one statement, and statements in flight at once, per kind. */
+  readBatchMax: number;
+  readBatchesPerShard: number;
   /** A query on a shard that is down must fail fast rather than hang a request. */
   connectTimeoutMs: number;
   statementTimeoutMs: number;
@@ -206,8 +206,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     dialogPoolSize: int(env, 'DIALOG_POOL_SIZE', 10, 1, 500),
     sendBatchMax: int(env, 'SEND_BATCH_MAX', 256, 1, 10000),
     sendBatchesPerShard: int(env, 'SEND_BATCHES_PER_SHARD', 2, 1, 500),
-    pageBatchMax: int(env, 'PAGE_BATCH_MAX', 32, 1, 1000),
-    pageBatchesPerShard: int(env, 'PAGE_BATCHES_PER_SHARD', 2, 1, 500),
+    readBatchMax: int(env, 'READ_BATCH_MAX', 32, 1, 1000),
+    readBatchesPerShard: int(env, 'READ_BATCHES_PER_SHARD', 2, 1, 500),
     connectTimeoutMs: int(env, 'DB_CONNECT_TIMEOUT_MS', 2000, 100, 60000),
     statementTimeoutMs: int(env, 'DB_STATEMENT_TIMEOUT_MS', 5000, 100, 600000),
     activityFlushMs: int(env, 'ACTIVITY_FLUSH_MS', 1000, 50, 60000),

@@ -4,12 +4,12 @@ import { MessagesController } from './messages.controller';
 import { MessagesRepository } from './messages.repository';
 import { MessagesService } from './messages.service';
 import { MessageWriter } from './message-writer';
-import { PageReader } from './page-reader';
+import { ShardReader } from './shard-reader';
 
 @Module({
   imports: [DialogsModule],
   controllers: [MessagesController],
-  providers: [MessagesRepository, MessageWriter, PageReader, MessagesService],
+  providers: [MessagesRepository, MessageWriter, ShardReader, MessagesService],
   exports: [MessagesService, MessagesRepository],
 })
 export class MessagesModule {}

@@ -44,6 +44,14 @@ export interface PageJson {
 // An ISO 8601 instant as Date.toISOString writes it (millisecond precision, UTC, "Z").
 const iso = (column: string) => `to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
 
+/** A send's idempotency key: see MessagesRepository.findByClientId. */
+export interface ClientIdKey {
+  dialogId: string;
+  hash: number;
+  authorId: string;
+  clientMessageId: string;
+}
+
 /** One page of one dialog, as the API asks for it: see MessagesRepository.pagesJson. */
 export interface PageRequest {
   dialogId: string;
@@ -184,14 +192,26 @@ export class MessagesRepository {
    * shard is enough): a shard that gave the arc away, whose copy cleanup may be deleting,
    * refuses rather than answers "none".
    */
-  async findByClientId(shard: string, dialogId: string, hash: number, authorId: string, clientMessageId: string): Promise<MessageRow | null> {
-    const rows = await this.shards.query<MessageRow>(
+  async findByClientId(shard: string, key: ClientIdKey): Promise<MessageRow | null> {
+    const [row] = await this.findByClientIds(shard, [key]);
+    return row;
+  }
+
+  /** findByClientId for any number of keys in one statement, answered in the order asked. */
+  async findByClientIds(shard: string, keys: ClientIdKey[]): Promise<Array<MessageRow | null>> {
+    const rows = await this.shards.query<MessageRow & { i: string }>(
       shard,
-      `SELECT ${COLUMNS}, revision FROM messages WHERE dialog_id = $1 AND author_id = $2 AND client_message_id = $3 AND ${served('$4', 'read')}`,
-      [dialogId, authorId, clientMessageId, hash],
-      'message_by_client_id',
+      `SELECT q.i, m.* FROM unnest($1::uuid[], $2::text[], $3::text[], $4::int8[]) WITH ORDINALITY AS q(dialog_id, author_id, client_message_id, hash, i)
+       CROSS JOIN LATERAL (
+         SELECT ${COLUMNS}, revision FROM messages m
+         WHERE m.dialog_id = q.dialog_id AND m.author_id = q.author_id AND m.client_message_id = q.client_message_id AND ${served('q.hash', 'read')}
+       ) m`,
+      [keys.map((k) => k.dialogId), keys.map((k) => k.authorId), keys.map((k) => k.clientMessageId), keys.map((k) => k.hash)],
+      'messages_by_client_ids',
     );
-    return rows[0] ?? null;
+    const found = new Map<number, MessageRow>();
+    for (const { i, ...row } of rows) found.set(Number(i), row);
+    return keys.map((_, k) => found.get(k + 1) ?? null);
   }
 
   /** One message with every column, if this shard has it; checked like findByClientId. */

@@ -7,7 +7,7 @@ import { RingService } from '../routing/ring.service';
 import { MessageRow, MessagesRepository } from './messages.repository';
 import { MessagesService } from './messages.service';
 import { MessageWriter } from './message-writer';
-import { PageReader } from './page-reader';
+import { ShardReader } from './shard-reader';
 
 /**
  * A send retried with a used clientMessageId while a reshard moves its dialog: the first
@@ -31,12 +31,11 @@ describe('MessagesService.send retried during a reshard', () => {
 
   function service(copies: Record<string, MessageRow | null>): { sut: MessagesService; inserts: jest.Mock } {
     const inserts = jest.fn(async () => null);
-    const repository = {
-      findByClientId: async (shard: string) => copies[shard] ?? null,
-    } as unknown as MessagesRepository;
+    const repository = {} as MessagesRepository;
+    const reader = { byClientId: async (shard: string) => copies[shard] ?? null } as unknown as ShardReader;
     const access = { assertParticipant: async () => new Set(['alice']) } as unknown as DialogAccessService;
     const ring = { route: () => ({ dialogId, hash: 1, write: 'target', reads: ['target', 'source'] }) } as unknown as RingService;
-    const sut = new MessagesService(repository, { insert: inserts } as unknown as MessageWriter, {} as PageReader, access, ring, {} as ActivityService, {} as MetricsService);
+    const sut = new MessagesService(repository, { insert: inserts } as unknown as MessageWriter, reader, access, ring, {} as ActivityService, {} as MetricsService);
     return { sut, inserts };
   }
 

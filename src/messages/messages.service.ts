@@ -14,7 +14,7 @@ import { MetricsService } from '../observability/metrics.service';
 import { OwnershipError } from '../shards/ownership.error';
 import { MessageDto, MessagePageDto } from './message.dto';
 import { MessageWriter } from './message-writer';
-import { PageReader } from './page-reader';
+import { ShardReader } from './shard-reader';
 import { ReadCoalescer } from './read-coalescer';
 import { mergeWinner, MessagesRepository, PageRow } from './messages.repository';
 
@@ -84,7 +84,7 @@ export class MessagesService {
   constructor(
     private readonly messages: MessagesRepository,
     private readonly writer: MessageWriter,
-    private readonly reader: PageReader,
+    private readonly reader: ShardReader,
     private readonly access: DialogAccessService,
     private readonly ring: RingService,
     private readonly activity: ActivityService,
@@ -101,9 +101,9 @@ export class MessagesService {
         // During a reshard the first send may sit on the other shard of the pair, and the
         // write shard may hold a later copy of it (an edit or delete pulls it over first).
         for (const other of route.reads.slice(1)) {
-          const first = await this.messages.findByClientId(other, dialogId, route.hash, user.id, clientMessageId);
+          const first = await this.reader.byClientId(other, { dialogId, hash: route.hash, authorId: user.id, clientMessageId });
           if (!first) continue;
-          const here = await this.messages.findByClientId(route.write, dialogId, route.hash, user.id, clientMessageId);
+          const here = await this.reader.byClientId(route.write, { dialogId, hash: route.hash, authorId: user.id, clientMessageId });
           return retried(here ? mergeWinner(first, here) : first);
         }
       }
@@ -121,7 +121,7 @@ export class MessagesService {
         this.activity.touch(dialogId, createdAt);
         return { message: toMessageDto(row), created: true };
       }
-      const first = await this.messages.findByClientId(route.write, dialogId, route.hash, user.id, clientMessageId!);
+      const first = await this.reader.byClientId(route.write, { dialogId, hash: route.hash, authorId: user.id, clientMessageId: clientMessageId! });
       if (!first) throw new Error(`idempotent send of ${clientMessageId} found neither a conflict nor a row`);
       return retried(first);
     }, log);

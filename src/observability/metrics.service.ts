@@ -49,10 +49,10 @@ export class MetricsService {
     registers: [this.registry],
   });
 
-  readonly pageBatchPages = new Histogram({
-    name: 'chat_page_batch_pages',
-    help: 'Pages read from a shard together in one statement (grouped reads)',
-    labelNames: ['shard'] as const,
+  readonly readBatchItems = new Histogram({
+    name: 'chat_read_batch_items',
+    help: 'Reads answered by one statement on a shard (grouped reads), by kind (page, client_id)',
+    labelNames: ['shard', 'kind'] as const,
     buckets: [1, 2, 4, 8, 16, 32, 64, 128],
     registers: [this.registry],
   });
