@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { pipeline } from 'node:stream/promises';
 import { Injectable } from '@nestjs/common';
-import { PoolClient } from 'pg';
+import { escapeLiteral, PoolClient } from 'pg';
 import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
 import { Segment } from '../ring';
 import { LOCK_NOT_AVAILABLE } from '../common/db-errors';
@@ -51,13 +51,14 @@ export class ShardOpsRepository {
    * shard is made to wait at most ARCS_LOCK_TIMEOUT_MS per attempt, then retried with backoff.
    */
   async setArcs(shard: string, grants: ArcGrant[], ringVersion: number, reason: string, jobId: string | null): Promise<void> {
+    // One Query message: the lock is taken and released within one round trip. Sent
+    // statement by statement, it was held across each round trip, and on a busy instance
+    // every request of the shard queued behind it for as long as the instance took to send
+    // the next statement.
+    const change = `BEGIN; SET LOCAL lock_timeout = ${ARCS_LOCK_TIMEOUT_MS}; ${CHANGE_ARCS}; ${writeArcsSql(grants, ringVersion, reason, jobId)} COMMIT;`;
     for (let attempt = 1; ; attempt++) {
       try {
-        await this.shards.transaction(shard, async (tx) => {
-          await tx.query(`SET LOCAL lock_timeout = ${ARCS_LOCK_TIMEOUT_MS}`);
-          await tx.query(CHANGE_ARCS);
-          await writeArcs(tx, grants, ringVersion, reason, jobId);
-        });
+        await this.shards.query(shard, change, []);
         return;
       } catch (err) {
         if ((err as { code?: string }).code !== LOCK_NOT_AVAILABLE || attempt >= ARCS_ATTEMPTS) throw err;
@@ -76,7 +77,7 @@ export class ShardOpsRepository {
       await tx.query(CHANGE_ARCS);
       const { rows } = await tx.query('SELECT 1 FROM shard_ownership');
       if (rows.length > 0) return false;
-      await writeArcs(tx, grants, ringVersion, 'first start', null);
+      await tx.query(writeArcsSql(grants, ringVersion, 'first start', null));
       return true;
     });
   }
@@ -216,23 +217,22 @@ const MERGE_STAGE = `
       AND d.client_message_id = v.client_message_id AND d.id <> v.id)
   ${MERGE_RULE}`;
 
-async function writeArcs(tx: PoolClient, grants: ArcGrant[], ringVersion: number, reason: string, jobId: string | null): Promise<void> {
-  const cols = [grants.map((g) => g.from), grants.map((g) => g.to), grants.map((g) => g.mode)];
-  await tx.query(
-    `DELETE FROM shard_arcs a WHERE NOT EXISTS (
-       SELECT 1 FROM unnest($1::bigint[], $2::bigint[], $3::text[]) AS d(f, t, m)
-       WHERE d.f = a.from_hash AND d.t = a.to_hash AND d.m = a.mode)`,
-    cols,
-  );
-  await tx.query(
-    `INSERT INTO shard_arcs (from_hash, to_hash, mode, job_id)
-     SELECT f, t, m, $4 FROM unnest($1::bigint[], $2::bigint[], $3::text[]) AS d(f, t, m)
-     ON CONFLICT (from_hash) DO NOTHING`,
-    [...cols, jobId],
-  );
-  await tx.query(
-    `INSERT INTO shard_ownership (ring_version, reason) VALUES ($1, $2)
-     ON CONFLICT (one) DO UPDATE SET ring_version = EXCLUDED.ring_version, reason = EXCLUDED.reason, updated_at = now()`,
-    [ringVersion, reason],
-  );
+/**
+ * The statements that replace a shard's arcs, with their values inlined (so they can go in
+ * one simple-protocol Query message): bounds as integers, modes and reason quoted.
+ */
+function writeArcsSql(grants: ArcGrant[], ringVersion: number, reason: string, jobId: string | null): string {
+  const int = (v: number | string) => BigInt(v).toString();
+  const from = `ARRAY[${grants.map((g) => int(g.from)).join(',')}]::bigint[]`;
+  const to = `ARRAY[${grants.map((g) => int(g.to)).join(',')}]::bigint[]`;
+  const modes = `ARRAY[${grants.map((g) => escapeLiteral(g.mode)).join(',')}]::text[]`;
+  return `
+    DELETE FROM shard_arcs a WHERE NOT EXISTS (
+      SELECT 1 FROM unnest(${from}, ${to}, ${modes}) AS d(f, t, m)
+      WHERE d.f = a.from_hash AND d.t = a.to_hash AND d.m = a.mode);
+    INSERT INTO shard_arcs (from_hash, to_hash, mode, job_id)
+      SELECT f, t, m, ${jobId === null ? 'NULL' : `${escapeLiteral(jobId)}::uuid`} FROM unnest(${from}, ${to}, ${modes}) AS d(f, t, m)
+      ON CONFLICT (from_hash) DO NOTHING;
+    INSERT INTO shard_ownership (ring_version, reason) VALUES (${int(ringVersion)}, ${escapeLiteral(reason)})
+      ON CONFLICT (one) DO UPDATE SET ring_version = EXCLUDED.ring_version, reason = EXCLUDED.reason, updated_at = now();`;
 }
