@@ -13,6 +13,8 @@ export enum DomainErrorCode {
   ReshardConflict = 'RESHARD_CONFLICT',
   ReshardNotFound = 'RESHARD_NOT_FOUND',
   DatabaseUnreachable = 'DATABASE_UNREACHABLE',
+  /** The identity provider's JWKS cannot be fetched, so its tokens cannot be checked. */
+  IdentityProviderUnavailable = 'IDP_KEYS_UNAVAILABLE',
 }
 
 export class DomainException extends Error {
