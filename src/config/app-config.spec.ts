@@ -2,7 +2,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { ConfigError, externalShards, formatDuration, loadConfig, parseDuration } from './app-config';
+import { ConfigError, externalShards, formatDuration, loadConfig, parseDuration, startupWarnings } from './app-config';
 
 describe('loadConfig', () => {
   it('defaults to the embedded setup with two shards on port 3000', () => {
@@ -133,5 +133,25 @@ describe('identity provider settings', () => {
     const refused = error(env);
     expect(refused).toMatch(message);
     expect(refused).not.toMatch(/\n/);
+  });
+});
+
+describe('METRICS_TOKEN', () => {
+  it('is optional, and must be hard to guess when set', () => {
+    expect(loadConfig({}).metricsToken).toBeUndefined();
+    expect(loadConfig({ METRICS_TOKEN: 'scrape-0123456789abcdef' }).metricsToken).toBe('scrape-0123456789abcdef');
+    expect(() => loadConfig({ METRICS_TOKEN: 'short' })).toThrow(/at least 16 characters/);
+    expect(() => loadConfig({ METRICS_TOKEN: 'has a space in it, sadly' })).toThrow(/no spaces/);
+  });
+
+  it('is asked for at start when the service listens beyond loopback without it', () => {
+    expect(startupWarnings(loadConfig({}))).toEqual([]);
+    expect(startupWarnings(loadConfig({ HOST: '0.0.0.0' }))).toEqual([expect.stringMatching(/\/metrics is open .*METRICS_TOKEN/)]);
+    expect(startupWarnings(loadConfig({ HOST: '0.0.0.0', METRICS_TOKEN: 'scrape-0123456789abcdef' }))).toEqual([]);
+  });
+
+  it('warns of a provider without JWT_AUDIENCE', () => {
+    expect(startupWarnings(loadConfig({ JWT_JWKS_URL: 'https://id.example.test/jwks' }))).toEqual([expect.stringMatching(/JWT_AUDIENCE is not set/)]);
+    expect(startupWarnings(loadConfig({ JWT_JWKS_URL: 'https://id.example.test/jwks', JWT_AUDIENCE: 'chat' }))).toEqual([]);
   });
 });

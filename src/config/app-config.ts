@@ -12,6 +12,8 @@ export interface AppConfig {
   jwtMaxTtlSeconds: number;
   /** An identity provider whose RS256/ES256 tokens are accepted beside our HS256 ones; null when none. */
   identityProvider: IdentityProviderConfig | null;
+  /** When set, GET /metrics needs `Authorization: Bearer <this>`. */
+  metricsToken?: string;
   logLevel: string;
   dataDir: string;
   embedded: boolean;
@@ -225,6 +227,15 @@ function publicKeyOf(pem: string, name: string): { spki: string; alg: IdpAlgorit
   throw new ConfigError(`${name} must be an RSA key (RS256) or an EC P-256 key (ES256), got ${type}`);
 }
 
+/** A bearer token a scraper can send in a header: visible ASCII, long enough not to be guessed. */
+function metricsToken(env: NodeJS.ProcessEnv): string | undefined {
+  const token = env.METRICS_TOKEN || undefined;
+  if (token !== undefined && !/^[\x21-\x7e]{16,}$/.test(token)) {
+    throw new ConfigError('METRICS_TOKEN must be at least 16 characters, printable ASCII with no spaces');
+  }
+  return token;
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   const dialogDbUrl = env.DIALOG_DB_URL || undefined;
   const shardUrls = (env.SHARD_URLS ?? '')
@@ -278,6 +289,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     jwtSecret,
     jwtMaxTtlSeconds: duration(env, 'JWT_MAX_TTL', '24h', MIN_TOKEN_TTL, MAX_TOKEN_TTL),
     identityProvider: identityProvider(env),
+    metricsToken: metricsToken(env),
     logLevel: env.LOG_LEVEL || 'info',
     dataDir: path.resolve(env.DATA_DIR || '.data'),
     embedded,
@@ -305,6 +317,26 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     httpKeepAliveTimeoutMs: int(env, 'HTTP_KEEP_ALIVE_TIMEOUT_MS', 72_000, 100, 600_000),
     shutdownGraceMs: int(env, 'SHUTDOWN_GRACE_MS', 25_000, 0, 600_000),
   };
+}
+
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\./.test(host);
+}
+
+/**
+ * Settings that are allowed but risky, one line each, for the log at start. Only what others
+ * can reach counts: a service on loopback (the embedded default) exposes nothing.
+ */
+export function startupWarnings(config: AppConfig): string[] {
+  const warnings: string[] = [];
+  if (!config.metricsToken && !isLoopback(config.host)) {
+    warnings.push(`/metrics is open to anyone who reaches ${config.host}:${config.port}: set METRICS_TOKEN to require a scrape token`);
+  }
+  const idp = config.identityProvider;
+  if (idp && !idp.audience) {
+    warnings.push("JWT_AUDIENCE is not set: tokens the identity provider issued for any other application are accepted too");
+  }
+  return warnings;
 }
 
 export const APP_CONFIG = Symbol('APP_CONFIG');
