@@ -7,7 +7,7 @@ import { AllExceptionsFilter } from './common/all-exceptions.filter';
 import { CleanStringsPipe } from './common/clean-strings.pipe';
 import { DomainErrorCode, DomainException } from './common/domain.exception';
 import { MAX_BODY_DEPTH, nestsDeeperThan } from './common/json-depth';
-import { AppConfig, externalShards, ResolvedConfig } from './config/app-config';
+import { AppConfig, externalShards, ResolvedConfig, startupWarnings } from './config/app-config';
 import { runMigrations } from './database/migrate';
 import { EmbeddedFleet } from './embedded/embedded-fleet';
 import { ShutdownService } from './lifecycle/shutdown.service';
@@ -168,5 +168,6 @@ export async function createApp(
     });
   await app.init();
   await app.getHttpAdapter().getInstance().ready();
+  for (const warning of startupWarnings(config)) logger.warn(warning);
   return app;
 }

@@ -25,17 +25,17 @@ describe('the token command', () => {
   it('issues a token for JWT_MAX_TTL by default, which the service accepts', async () => {
     const token = await cli(['alice']);
     expect(lifetime(token)).toBe(86_400);
-    expect(service(86_400).verify(token)).toEqual({ id: 'alice', admin: false, viewer: false });
+    expect(await service(86_400).verify(token)).toEqual({ id: 'alice', admin: false, viewer: false });
 
     const short = await cli(['ops', '--admin'], { JWT_MAX_TTL: '1h' });
     expect(lifetime(short)).toBe(3600);
-    expect(service(3600).verify(short)).toEqual({ id: 'ops', admin: true, viewer: false });
+    expect(await service(3600).verify(short)).toEqual({ id: 'ops', admin: true, viewer: false });
   });
 
   it('takes a shorter --ttl', async () => {
     const token = await cli(['ops', '--viewer', '--ttl', '12h']);
     expect(lifetime(token)).toBe(12 * 3600);
-    expect(service(86_400).verify(token)).toEqual({ id: 'ops', admin: false, viewer: true });
+    expect(await service(86_400).verify(token)).toEqual({ id: 'ops', admin: false, viewer: true });
     expect(lifetime(await cli(['ops', '--ttl', '7d'], { JWT_MAX_TTL: '7d' }))).toBe(7 * 86_400);
   });
 

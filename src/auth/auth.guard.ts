@@ -14,14 +14,14 @@ export class AuthGuard implements CanActivate {
     private readonly tokens: TokenService,
   ) {}
 
-  canActivate(context: ExecutionContext): boolean {
+  async canActivate(context: ExecutionContext): Promise<boolean> {
     const targets = [context.getHandler(), context.getClass()];
     if (this.reflector.getAllAndOverride<boolean>(IS_PUBLIC, targets)) return true;
     const request = context.switchToHttp().getRequest<{ headers: Record<string, string | undefined>; user?: AuthUser }>();
     const header = request.headers.authorization ?? '';
     const match = /^Bearer\s+(\S+)$/i.exec(header);
     if (!match) throw new UnauthorizedException('missing bearer token: send Authorization: Bearer <JWT>');
-    const checked = this.tokens.check(match[1]);
+    const checked = await this.tokens.check(match[1]);
     if ('refused' in checked) throw new UnauthorizedException(checked.refused);
     const { user } = checked;
     // A viewer token is an operator's read-only pass to the state page, which checks it

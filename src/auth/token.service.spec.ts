@@ -11,36 +11,36 @@ describe('TokenService roles', () => {
     ['a user', {}, { admin: false, viewer: false }, undefined],
     ['an admin', { admin: true }, { admin: true, viewer: false }, 'admin'],
     ['a viewer', { viewer: true }, { admin: false, viewer: true }, 'viewer'],
-  ])('signs and reads %s', (_who, options, roles, claim) => {
+  ])('signs and reads %s', async (_who, options, roles, claim) => {
     const token = sut.sign('ops', options);
     expect(jwt.decode(token).role).toBe(claim);
-    expect(sut.verify(token)).toEqual({ id: 'ops', ...roles });
+    expect(await sut.verify(token)).toEqual({ id: 'ops', ...roles });
   });
 
   it('refuses a token that is both admin and viewer', () => {
     expect(() => sut.sign('ops', { admin: true, viewer: true })).toThrow(/either admin or viewer/);
   });
 
-  it('reads an unknown role as an ordinary user', () => {
-    expect(sut.verify(jwt.sign({ sub: 'ops', role: 'root' }, { expiresIn: 60 }))).toEqual({ id: 'ops', admin: false, viewer: false });
+  it('reads an unknown role as an ordinary user', async () => {
+    expect(await sut.verify(jwt.sign({ sub: 'ops', role: 'root' }, { expiresIn: 60 }))).toEqual({ id: 'ops', admin: false, viewer: false });
   });
 
-  it('stops accepting a remembered token once it expires', () => {
+  it('stops accepting a remembered token once it expires', async () => {
     const token = sut.sign('ops', { ttlSeconds: 60 });
-    expect(sut.verify(token)).toEqual({ id: 'ops', admin: false, viewer: false });
+    expect(await sut.verify(token)).toEqual({ id: 'ops', admin: false, viewer: false });
     const now = Date.now();
     const clock = jest.spyOn(Date, 'now').mockReturnValue(now + 61_000);
     try {
-      expect(sut.verify(token)).toBeNull();
+      expect(await sut.verify(token)).toBeNull();
     } finally {
       clock.mockRestore();
     }
   });
 
-  it('never takes a token with another signature for a remembered one', () => {
+  it('never takes a token with another signature for a remembered one', async () => {
     const token = sut.sign('ops');
-    expect(sut.verify(token)).not.toBeNull();
-    expect(sut.verify(`${token.slice(0, -2)}xx`)).toBeNull();
+    expect(await sut.verify(token)).not.toBeNull();
+    expect(await sut.verify(`${token.slice(0, -2)}xx`)).toBeNull();
   });
 });
 
@@ -51,14 +51,14 @@ describe('TokenService user ids', () => {
   // The driver would store either as U+FFFD: two subjects, one participant.
   it.each([['a lone high surrogate', 'eve\ud800'], ['a lone low surrogate', 'eve\udc00'], ['NUL', 'eve\u0000']])(
     'refuses a sub with %s',
-    (_name, sub) => {
-      expect(sut.verify(jwt.sign({ sub }))).toBeNull();
+    async (_name, sub) => {
+      expect(await sut.verify(jwt.sign({ sub }))).toBeNull();
       expect(() => sut.sign(sub)).toThrow(/well-formed/);
     },
   );
 
-  it('accepts a sub with a surrogate pair', () => {
-    expect(sut.verify(jwt.sign({ sub: 'eve\ud83d\ude00' }))).toEqual({ id: 'eve\ud83d\ude00', admin: false, viewer: false });
+  it('accepts a sub with a surrogate pair', async () => {
+    expect(await sut.verify(jwt.sign({ sub: 'eve\ud83d\ude00' }))).toEqual({ id: 'eve\ud83d\ude00', admin: false, viewer: false });
   });
 });
 
@@ -66,50 +66,50 @@ describe('TokenService lifetimes', () => {
   const jwt = new JwtService({ secret: 's', signOptions: { algorithm: 'HS256' } });
   const sut = new TokenService(jwt, { jwtMaxTtlSeconds: DAY });
   const now = () => Math.floor(Date.now() / 1000);
-  const refusal = (token: string) => {
-    const checked = sut.check(token);
+  const refusal = async (token: string) => {
+    const checked = await sut.check(token);
     return 'refused' in checked ? checked.refused : null;
   };
 
-  it('refuses a token with no exp, saying so', () => {
-    expect(refusal(jwt.sign({ sub: 'ops' }))).toMatch(/no exp/);
-    expect(sut.verify(jwt.sign({ sub: 'ops' }))).toBeNull();
+  it('refuses a token with no exp, saying so', async () => {
+    expect(await refusal(jwt.sign({ sub: 'ops' }))).toMatch(/no exp/);
+    expect(await sut.verify(jwt.sign({ sub: 'ops' }))).toBeNull();
   });
 
-  it('refuses a token that lives longer than the cap, counted from iat', () => {
-    expect(refusal(jwt.sign({ sub: 'ops' }, { expiresIn: 10 * 365 * DAY }))).toMatch(/lives 3650d, longer than the 1d .*JWT_MAX_TTL/);
-    expect(refusal(jwt.sign({ sub: 'ops' }, { expiresIn: DAY + 1 }))).toMatch(/JWT_MAX_TTL/);
+  it('refuses a token that lives longer than the cap, counted from iat', async () => {
+    expect(await refusal(jwt.sign({ sub: 'ops' }, { expiresIn: 10 * 365 * DAY }))).toMatch(/lives 3650d, longer than the 1d .*JWT_MAX_TTL/);
+    expect(await refusal(jwt.sign({ sub: 'ops' }, { expiresIn: DAY + 1 }))).toMatch(/JWT_MAX_TTL/);
     // An old token that has little time left still lived too long.
-    expect(refusal(jwt.sign({ sub: 'ops', iat: now() - 2 * DAY, exp: now() + 60 }))).toMatch(/JWT_MAX_TTL/);
+    expect(await refusal(jwt.sign({ sub: 'ops', iat: now() - 2 * DAY, exp: now() + 60 }))).toMatch(/JWT_MAX_TTL/);
   });
 
-  it('counts from now when there is no iat', () => {
-    expect(refusal(jwt.sign({ sub: 'ops', exp: now() + 5 * 365 * DAY }))).toMatch(/JWT_MAX_TTL/);
-    expect(refusal(jwt.sign({ sub: 'ops', exp: now() + DAY + 120 }))).toMatch(/JWT_MAX_TTL/);
-    expect(sut.verify(jwt.sign({ sub: 'ops', exp: now() + DAY - 10 }))).toEqual({ id: 'ops', admin: false, viewer: false });
+  it('counts from now when there is no iat', async () => {
+    expect(await refusal(jwt.sign({ sub: 'ops', exp: now() + 5 * 365 * DAY }))).toMatch(/JWT_MAX_TTL/);
+    expect(await refusal(jwt.sign({ sub: 'ops', exp: now() + DAY + 120 }))).toMatch(/JWT_MAX_TTL/);
+    expect(await sut.verify(jwt.sign({ sub: 'ops', exp: now() + DAY - 10 }))).toEqual({ id: 'ops', admin: false, viewer: false });
   });
 
-  it('does not let a token dated in the future outlive the cap', () => {
+  it('does not let a token dated in the future outlive the cap', async () => {
     const iat = now() + 365 * DAY;
-    expect(refusal(jwt.sign({ sub: 'ops', iat, exp: iat + 3600 }))).toMatch(/JWT_MAX_TTL/);
+    expect(await refusal(jwt.sign({ sub: 'ops', iat, exp: iat + 3600 }))).toMatch(/JWT_MAX_TTL/);
     // A signer's clock a few seconds fast is no forgery.
-    expect(sut.verify(jwt.sign({ sub: 'ops', iat: now() + 5, exp: now() + 5 + DAY }))).not.toBeNull();
+    expect(await sut.verify(jwt.sign({ sub: 'ops', iat: now() + 5, exp: now() + 5 + DAY }))).not.toBeNull();
   });
 
-  it('accepts a token that lives exactly the cap', () => {
-    expect(sut.verify(jwt.sign({ sub: 'ops' }, { expiresIn: DAY }))).toEqual({ id: 'ops', admin: false, viewer: false });
+  it('accepts a token that lives exactly the cap', async () => {
+    expect(await sut.verify(jwt.sign({ sub: 'ops' }, { expiresIn: DAY }))).toEqual({ id: 'ops', admin: false, viewer: false });
   });
 
-  it('signs for the cap by default, and refuses to sign for longer', () => {
+  it('signs for the cap by default, and refuses to sign for longer', async () => {
     const claims = jwt.decode(sut.sign('ops'));
     expect(claims.exp - claims.iat).toBe(DAY);
-    expect(sut.verify(sut.sign('ops', { ttlSeconds: 3600 }))).not.toBeNull();
+    expect(await sut.verify(sut.sign('ops', { ttlSeconds: 3600 }))).not.toBeNull();
     expect(() => sut.sign('ops', { ttlSeconds: 7 * DAY })).toThrow(/at most 1d \(JWT_MAX_TTL\), not 7d/);
     expect(() => sut.sign('ops', { ttlSeconds: 0 })).toThrow(/above 0/);
   });
 
-  it('says why a token is refused: expired, or not ours', () => {
-    expect(refusal(jwt.sign({ sub: 'ops' }, { expiresIn: -10 }))).toBe('token expired');
-    expect(refusal(new JwtService({ secret: 'other' }).sign({ sub: 'ops' }, { expiresIn: 60 }))).toBe('invalid token');
+  it('says why a token is refused: expired, or not ours', async () => {
+    expect(await refusal(jwt.sign({ sub: 'ops' }, { expiresIn: -10 }))).toBe('token expired');
+    expect(await refusal(new JwtService({ secret: 'other' }).sign({ sub: 'ops' }, { expiresIn: 60 }))).toBe('invalid token');
   });
 });

@@ -1,9 +1,11 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { JwtService } from '@nestjs/jwt';
 import { LRUCache } from 'lru-cache';
+import { decodeProtectedHeader } from 'jose';
 import { isCleanString } from '../common/clean-strings.pipe';
 import { APP_CONFIG, AppConfig, formatDuration } from '../config/app-config';
 import { AuthUser } from './auth.decorators';
+import { IdentityProviderKeys, IdpTokenRefused } from './identity-provider';
 
 /**
  * User ids are opaque strings of 1 to 64 characters (the OTUS spec's UserId), with no control
@@ -36,12 +38,15 @@ export class TokenService {
   private readonly verified = new LRUCache<string, { user: AuthUser; until: number }>({ max: 100_000 });
   /** The longest lifetime a token may have (JWT_MAX_TTL), in seconds. */
   readonly maxTtlSeconds: number;
+  /** The identity provider whose RS256/ES256 tokens are accepted beside ours, if one is configured. */
+  private readonly idp: IdentityProviderKeys | null;
 
   constructor(
     private readonly jwt: JwtService,
-    @Inject(APP_CONFIG) config: Pick<AppConfig, 'jwtMaxTtlSeconds'>,
+    @Inject(APP_CONFIG) config: Pick<AppConfig, 'jwtMaxTtlSeconds'> & Partial<Pick<AppConfig, 'identityProvider'>>,
   ) {
     this.maxTtlSeconds = config.jwtMaxTtlSeconds;
+    this.idp = config.identityProvider ? new IdentityProviderKeys(config.identityProvider) : null;
   }
 
   /** A token that lives `ttlSeconds`, by default as long as this service accepts (JWT_MAX_TTL). */
@@ -61,28 +66,43 @@ export class TokenService {
   }
 
   /** Returns the user, or null for any token that check() refuses. */
-  verify(token: string): AuthUser | null {
-    const checked = this.check(token);
+  async verify(token: string): Promise<AuthUser | null> {
+    const checked = await this.check(token);
     return 'user' in checked ? checked.user : null;
   }
 
   /**
-   * Accepts only our HS256 tokens that name a valid user and expire within JWT_MAX_TTL of
-   * being issued: a token with no exp, or one years ahead, would be a password that never
-   * changes, and a leaked one would open the account for good.
+   * Accepts our HS256 tokens, and the identity provider's RS256/ES256 ones when it is
+   * configured, that name a valid user and expire within JWT_MAX_TTL of being issued: a token
+   * with no exp, or one years ahead, would be a password that never changes, and a leaked one
+   * would open the account for good. Throws a 503 DomainException when the provider's keys
+   * cannot be fetched.
    */
-  check(token: string): TokenCheck {
+  async check(token: string): Promise<TokenCheck> {
     const now = Date.now();
     const known = this.verified.get(token);
     if (known && now < known.until) return { user: known.user };
     let claims: { sub?: unknown; role?: unknown; exp?: unknown; iat?: unknown };
-    try {
-      claims = this.jwt.verify(token, { algorithms: ['HS256'] });
-    } catch (err) {
-      const name = (err as Error)?.name;
-      if (name === 'TokenExpiredError') return { refused: 'token expired' };
-      if (name === 'NotBeforeError') return { refused: 'token not valid yet (nbf)' };
-      return { refused: 'invalid token' };
+    // The header's alg only picks which of our keys to try; each key verifies its one
+    // algorithm, so an HS256 token "signed" with the provider's public key meets our secret.
+    const idp = this.idp;
+    const fromIdp = idp !== null && idp.accepts(headerAlg(token));
+    if (fromIdp) {
+      try {
+        claims = await idp.verify(token);
+      } catch (err) {
+        if (err instanceof IdpTokenRefused) return { refused: err.message };
+        throw err;
+      }
+    } else {
+      try {
+        claims = this.jwt.verify(token, { algorithms: ['HS256'] });
+      } catch (err) {
+        const name = (err as Error)?.name;
+        if (name === 'TokenExpiredError') return { refused: 'token expired' };
+        if (name === 'NotBeforeError') return { refused: 'token not valid yet (nbf)' };
+        return { refused: 'invalid token' };
+      }
     }
     if (typeof claims.exp !== 'number') {
       return { refused: `token has no exp: tokens must expire, at most ${formatDuration(this.maxTtlSeconds)} after they are issued` };
@@ -100,8 +120,21 @@ export class TokenService {
     if (!isUserId(claims.sub)) {
       return { refused: 'token sub must be a user id: 1 to 64 characters of well-formed Unicode with no control characters' };
     }
-    const user = { id: claims.sub, admin: claims.role === 'admin', viewer: claims.role === 'viewer' };
+    // Roles come only from our own tokens: the provider vouches for who a user is, and its
+    // `role` claim, if any, means whatever it means there, not this service's admin.
+    const user = fromIdp
+      ? { id: claims.sub, admin: false, viewer: false }
+      : { id: claims.sub, admin: claims.role === 'admin', viewer: claims.role === 'viewer' };
     this.verified.set(token, { user, until: Math.min(claims.exp * 1000, now + VERIFIED_MAX_MS) });
     return { user };
+  }
+}
+
+/** The alg a token's header names, or undefined when there is no readable header. */
+function headerAlg(token: string): unknown {
+  try {
+    return decodeProtectedHeader(token).alg;
+  } catch {
+    return undefined;
   }
 }

@@ -37,6 +37,7 @@ export function statusOf(code: DomainErrorCode): number {
     case DomainErrorCode.ShardUnavailable:
     case DomainErrorCode.DialogDbUnavailable:
     case DomainErrorCode.RingUnavailable:
+    case DomainErrorCode.IdentityProviderUnavailable:
       return HttpStatus.SERVICE_UNAVAILABLE;
   }
 }

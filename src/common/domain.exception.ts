@@ -14,6 +14,8 @@ export enum DomainErrorCode {
   ReshardNotFound = 'RESHARD_NOT_FOUND',
   DatabaseUnreachable = 'DATABASE_UNREACHABLE',
   RateLimited = 'RATE_LIMITED',
+  /** The identity provider's JWKS cannot be fetched, so its tokens cannot be checked. */
+  IdentityProviderUnavailable = 'IDP_KEYS_UNAVAILABLE',
 }
 
 export class DomainException extends Error {

@@ -1,4 +1,8 @@
-import { ConfigError, externalShards, formatDuration, loadConfig, parseDuration } from './app-config';
+import { generateKeyPairSync } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { ConfigError, externalShards, formatDuration, loadConfig, parseDuration, startupWarnings } from './app-config';
 
 describe('loadConfig', () => {
   it('defaults to the embedded setup with two shards on port 3000', () => {
@@ -81,5 +85,97 @@ describe('JWT_MAX_TTL', () => {
     expect(['90', '90s', '15m', '12h', '7d', '7 d'].map(parseDuration)).toEqual([90, 90, 900, 43_200, 604_800, 604_800]);
     expect(['', '0', '-1h', '1.5h', '1w', 'h', '1h30m'].map(parseDuration)).toEqual([null, null, null, null, null, null, null]);
     expect([90, 900, 43_200, 86_400, 90_000].map(formatDuration)).toEqual(['90s', '15m', '12h', '1d', '25h']);
+  });
+});
+
+describe('identity provider settings', () => {
+  const spki = (type: 'rsa' | 'ec' | 'ed25519', options: Record<string, unknown> = {}) =>
+    generateKeyPairSync(type as 'rsa', { modulusLength: 2048, ...options } as { modulusLength: number }).publicKey.export({ type: 'spki', format: 'pem' }).toString();
+  const rsa = spki('rsa');
+  const ec = spki('ec', { namedCurve: 'prime256v1' });
+  const error = (env: NodeJS.ProcessEnv) => {
+    try {
+      loadConfig(env);
+    } catch (err) {
+      if (err instanceof ConfigError) return err.message;
+      throw err;
+    }
+    return null;
+  };
+
+  it('has none unless a key or a JWKS is set', () => {
+    expect(loadConfig({}).identityProvider).toBeNull();
+  });
+
+  it('picks the one algorithm the key type allows', () => {
+    expect(loadConfig({ JWT_PUBLIC_KEY: rsa }).identityProvider?.publicKey?.alg).toBe('RS256');
+    expect(loadConfig({ JWT_PUBLIC_KEY: ec }).identityProvider?.publicKey?.alg).toBe('ES256');
+  });
+
+  it('reads the key from JWT_PUBLIC_KEY_FILE', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'idp-key-'));
+    try {
+      const file = path.join(dir, 'idp.pem');
+      writeFileSync(file, ec);
+      expect(loadConfig({ JWT_PUBLIC_KEY_FILE: file }).identityProvider?.publicKey).toEqual({ spki: ec, alg: 'ES256' });
+      expect(error({ JWT_PUBLIC_KEY_FILE: path.join(dir, 'missing.pem') })).toMatch(/JWT_PUBLIC_KEY_FILE: cannot read .*ENOENT/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('takes a JWKS URL with its issuer, audience, timeout and cooldown', () => {
+    expect(
+      loadConfig({ JWT_JWKS_URL: 'https://id.example.test/.well-known/jwks.json', JWT_ISSUER: 'https://id.example.test/', JWT_AUDIENCE: 'chat' }).identityProvider,
+    ).toEqual({
+      jwksUrl: 'https://id.example.test/.well-known/jwks.json',
+      issuer: 'https://id.example.test/',
+      audience: 'chat',
+      jwksTimeoutMs: 5000,
+      jwksCooldownMs: 30_000,
+    });
+    expect(loadConfig({ JWT_JWKS_URL: 'http://127.0.0.1:8080/jwks' }).identityProvider?.jwksUrl).toBe('http://127.0.0.1:8080/jwks');
+  });
+
+  it.each([
+    ['two key sources', { JWT_JWKS_URL: 'https://id.example.test/jwks', JWT_PUBLIC_KEY: rsa }, /one of JWT_JWKS_URL, JWT_PUBLIC_KEY and JWT_PUBLIC_KEY_FILE/],
+    ['an issuer with no provider', { JWT_ISSUER: 'https://id.example.test/' }, /JWT_ISSUER applies to an identity provider/],
+    ['an audience with no provider', { JWT_AUDIENCE: 'chat' }, /JWT_AUDIENCE applies to an identity provider/],
+    ['a JWKS over plain http to another host', { JWT_JWKS_URL: 'http://id.example.test/jwks' }, /https:\/\/ URL \(http:\/\/ only for localhost\)/],
+    ['a JWKS URL that is no URL', { JWT_JWKS_URL: 'id.example.test/jwks' }, /JWT_JWKS_URL must be an https/],
+    ['a JWKS timeout of 0', { JWT_JWKS_URL: 'https://id.example.test/jwks', JWT_JWKS_TIMEOUT_MS: '0' }, /JWT_JWKS_TIMEOUT_MS/],
+    ['a key that is no PEM', { JWT_PUBLIC_KEY: 'not a key' }, /JWT_PUBLIC_KEY must be a PEM public key/],
+    [
+      'a private key',
+      { JWT_PUBLIC_KEY: generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString() },
+      /holds a private key/,
+    ],
+    ['an Ed25519 key', { JWT_PUBLIC_KEY: spki('ed25519') }, /RSA key \(RS256\) or an EC P-256 key \(ES256\), got an ed25519 key/],
+    ['an EC key on another curve', { JWT_PUBLIC_KEY: spki('ec', { namedCurve: 'secp384r1' }) }, /got an EC key on secp384r1/],
+    ['a short RSA key', { JWT_PUBLIC_KEY: spki('rsa', { modulusLength: 1024 }) }, /at least 2048 bits, got 1024/],
+  ])('refuses %s with one line', (_name, env, message) => {
+    const refused = error(env);
+    expect(refused).toMatch(message);
+    expect(refused).not.toMatch(/\n/);
+  });
+});
+
+describe('METRICS_TOKEN', () => {
+  it('is optional, and must be hard to guess when set', () => {
+    expect(loadConfig({}).metricsToken).toBeUndefined();
+    expect(loadConfig({ METRICS_TOKEN: 'scrape-0123456789abcdef' }).metricsToken).toBe('scrape-0123456789abcdef');
+    expect(() => loadConfig({ METRICS_TOKEN: 'short' })).toThrow(/at least 16 characters/);
+    expect(() => loadConfig({ METRICS_TOKEN: 'has a space in it, sadly' })).toThrow(/no spaces/);
+  });
+
+  it('is asked for at start when the service listens beyond loopback without it', () => {
+    expect(startupWarnings(loadConfig({}))).toEqual([]);
+    expect(startupWarnings(loadConfig({ HOST: '0.0.0.0' }))).toEqual([expect.stringMatching(/\/metrics is open .*METRICS_TOKEN/)]);
+    expect(startupWarnings(loadConfig({ HOST: '0.0.0.0', METRICS_TOKEN: 'scrape-0123456789abcdef' }))).toEqual([]);
+  });
+
+  it('warns of a provider without JWT_AUDIENCE', () => {
+    expect(startupWarnings(loadConfig({ JWT_JWKS_URL: 'https://id.example.test/jwks' }))).toEqual([expect.stringMatching(/JWT_AUDIENCE is not set/)]);
+    expect(startupWarnings(loadConfig({ JWT_JWKS_URL: 'https://id.example.test/jwks', JWT_AUDIENCE: 'chat' }))).toEqual([]);
   });
 });

@@ -1,3 +1,5 @@
+import { createPublicKey } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import type { RateLimit } from '../limits/token-bucket';
 
@@ -9,6 +11,10 @@ export interface AppConfig {
   jwtSecret?: string;
   /** The longest lifetime (exp - iat) a token may have, in seconds; tokens without exp are refused. */
   jwtMaxTtlSeconds: number;
+  /** An identity provider whose RS256/ES256 tokens are accepted beside our HS256 ones; null when none. */
+  identityProvider: IdentityProviderConfig | null;
+  /** When set, GET /metrics needs `Authorization: Bearer <this>`. */
+  metricsToken?: string;
   logLevel: string;
   dataDir: string;
   embedded: boolean;
@@ -79,6 +85,24 @@ export function externalShards(config: AppConfig): ShardConfig[] {
   return config.shardUrls.map((url, i) => ({ name: `shard-${i}`, url }));
 }
 
+/** The asymmetric algorithms an identity provider may sign with; each is bound to one key type. */
+export type IdpAlgorithm = 'RS256' | 'ES256';
+
+export interface IdentityProviderConfig {
+  /** Keys published as a JWKS document (JWT_JWKS_URL)... */
+  jwksUrl?: string;
+  /** ... or one public key (JWT_PUBLIC_KEY / JWT_PUBLIC_KEY_FILE), as SPKI PEM, with the one algorithm its type allows. */
+  publicKey?: { spki: string; alg: IdpAlgorithm };
+  /** When set, the token's iss must be exactly this. */
+  issuer?: string;
+  /** When set, the token's aud must be, or contain, this. */
+  audience?: string;
+  /** A JWKS fetch that takes longer fails: a request must never wait on the provider for long. */
+  jwksTimeoutMs: number;
+  /** The least time between fetches that a token's unknown kid (or a failed fetch) can cause. */
+  jwksCooldownMs: number;
+}
+
 export class ConfigError extends Error {}
 
 function int(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
@@ -142,6 +166,95 @@ function rateLimit(env: NodeJS.ProcessEnv, name: string, perMinute: number, burs
   };
 }
 
+/**
+ * The identity provider's settings, or null when none is set. Everything is checked here, so a
+ * wrong key or URL stops the start with one line instead of refusing every token later.
+ */
+function identityProvider(env: NodeJS.ProcessEnv): IdentityProviderConfig | null {
+  const jwksUrl = env.JWT_JWKS_URL || undefined;
+  const inlineKey = env.JWT_PUBLIC_KEY || undefined;
+  const keyFile = env.JWT_PUBLIC_KEY_FILE || undefined;
+  const issuer = env.JWT_ISSUER || undefined;
+  const audience = env.JWT_AUDIENCE || undefined;
+  const sources = [jwksUrl && 'JWT_JWKS_URL', inlineKey && 'JWT_PUBLIC_KEY', keyFile && 'JWT_PUBLIC_KEY_FILE'].filter(Boolean);
+  if (sources.length > 1) {
+    throw new ConfigError(`set one of JWT_JWKS_URL, JWT_PUBLIC_KEY and JWT_PUBLIC_KEY_FILE, not ${sources.join(' and ')}`);
+  }
+  if (sources.length === 0) {
+    // Our own HS256 tokens carry neither; a check that silently applied to nothing would mislead.
+    for (const [name, value] of [['JWT_ISSUER', issuer], ['JWT_AUDIENCE', audience]]) {
+      if (value) throw new ConfigError(`${name} applies to an identity provider's tokens: set JWT_JWKS_URL or JWT_PUBLIC_KEY too`);
+    }
+    return null;
+  }
+  const config: IdentityProviderConfig = {
+    issuer,
+    audience,
+    jwksTimeoutMs: int(env, 'JWT_JWKS_TIMEOUT_MS', 5000, 100, 60_000),
+    jwksCooldownMs: int(env, 'JWT_JWKS_COOLDOWN_MS', 30_000, 0, 3_600_000),
+  };
+  if (jwksUrl) {
+    config.jwksUrl = jwksUrl;
+    let url: URL;
+    try {
+      url = new URL(jwksUrl);
+    } catch {
+      throw new ConfigError(`JWT_JWKS_URL must be an https:// URL, got "${jwksUrl}"`);
+    }
+    // Whoever can change the keys in transit can sign any token: plain http only on this machine.
+    const loopback = ['localhost', '127.0.0.1', '[::1]'].includes(url.hostname);
+    if (url.protocol !== 'https:' && !(url.protocol === 'http:' && loopback)) {
+      throw new ConfigError(`JWT_JWKS_URL must be an https:// URL (http:// only for localhost), got "${jwksUrl}"`);
+    }
+    return config;
+  }
+  let pem: string;
+  const name = keyFile ? 'JWT_PUBLIC_KEY_FILE' : 'JWT_PUBLIC_KEY';
+  if (keyFile) {
+    try {
+      pem = readFileSync(keyFile, 'utf8');
+    } catch (err) {
+      throw new ConfigError(`JWT_PUBLIC_KEY_FILE: cannot read "${keyFile}": ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    }
+  } else {
+    // An environment variable often arrives on one line, with its line breaks written as \n.
+    pem = inlineKey!.replace(/\\n/g, '\n');
+  }
+  config.publicKey = publicKeyOf(pem, name);
+  return config;
+}
+
+/** The key as SPKI PEM, and the one algorithm its type may verify (no choosing it from the token). */
+function publicKeyOf(pem: string, name: string): { spki: string; alg: IdpAlgorithm } {
+  // createPublicKey would derive a public key from a private one; a private key has no business here.
+  if (/PRIVATE KEY-----/.test(pem)) throw new ConfigError(`${name} holds a private key: give the identity provider's public key only`);
+  let key;
+  try {
+    key = createPublicKey(pem);
+  } catch {
+    throw new ConfigError(`${name} must be a PEM public key (-----BEGIN PUBLIC KEY-----)`);
+  }
+  const spki = key.export({ type: 'spki', format: 'pem' }).toString();
+  const details = key.asymmetricKeyDetails ?? {};
+  if (key.asymmetricKeyType === 'rsa') {
+    // jose refuses shorter RSA keys for RS256, and so would every request.
+    if ((details.modulusLength ?? 0) < 2048) throw new ConfigError(`${name}: an RSA key must have at least 2048 bits, got ${details.modulusLength}`);
+    return { spki, alg: 'RS256' };
+  }
+  if (key.asymmetricKeyType === 'ec' && details.namedCurve === 'prime256v1') return { spki, alg: 'ES256' };
+  const type = key.asymmetricKeyType === 'ec' ? `an EC key on ${details.namedCurve}` : `an ${key.asymmetricKeyType} key`;
+  throw new ConfigError(`${name} must be an RSA key (RS256) or an EC P-256 key (ES256), got ${type}`);
+}
+
+/** A bearer token a scraper can send in a header: visible ASCII, long enough not to be guessed. */
+function metricsToken(env: NodeJS.ProcessEnv): string | undefined {
+  const token = env.METRICS_TOKEN || undefined;
+  if (token !== undefined && !/^[\x21-\x7e]{16,}$/.test(token)) {
+    throw new ConfigError('METRICS_TOKEN must be at least 16 characters, printable ASCII with no spaces');
+  }
+  return token;
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   const dialogDbUrl = env.DIALOG_DB_URL || undefined;
   const shardUrls = (env.SHARD_URLS ?? '')
@@ -194,6 +307,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     host: env.HOST || '127.0.0.1',
     jwtSecret,
     jwtMaxTtlSeconds: duration(env, 'JWT_MAX_TTL', '24h', MIN_TOKEN_TTL, MAX_TOKEN_TTL),
+    identityProvider: identityProvider(env),
+    metricsToken: metricsToken(env),
     logLevel: env.LOG_LEVEL || 'info',
     dataDir: path.resolve(env.DATA_DIR || '.data'),
     embedded,
@@ -230,6 +345,26 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     rateLimitUsers: int(env, 'RATE_LIMIT_USERS', 100_000, 1, 10_000_000),
     membershipCacheBytes: int(env, 'MEMBERSHIP_CACHE_MB', 128, 1, 1_048_576) * 1024 * 1024,
   };
+}
+
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\./.test(host);
+}
+
+/**
+ * Settings that are allowed but risky, one line each, for the log at start. Only what others
+ * can reach counts: a service on loopback (the embedded default) exposes nothing.
+ */
+export function startupWarnings(config: AppConfig): string[] {
+  const warnings: string[] = [];
+  if (!config.metricsToken && !isLoopback(config.host)) {
+    warnings.push(`/metrics is open to anyone who reaches ${config.host}:${config.port}: set METRICS_TOKEN to require a scrape token`);
+  }
+  const idp = config.identityProvider;
+  if (idp && !idp.audience) {
+    warnings.push("JWT_AUDIENCE is not set: tokens the identity provider issued for any other application are accepted too");
+  }
+  return warnings;
 }
 
 export const APP_CONFIG = Symbol('APP_CONFIG');

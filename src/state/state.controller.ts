@@ -43,15 +43,15 @@ export class StateController {
   @ApiQuery(TOKEN_QUERY)
   @ApiOkResponse({ description: 'the state page: the ring, shards, instances and reshards, live' })
   @ApiUnauthorizedResponse({ description: 'a small page saying how to get a viewer token' })
-  showPage(
+  async showPage(
     @Headers('authorization') authorization: string | undefined,
     @Query('token') token: string | undefined,
     @Res({ passthrough: true }) reply: FastifyReply,
-  ): string {
+  ): Promise<string> {
     const nonce = randomBytes(16).toString('base64');
     secure(reply, nonce);
     void reply.type('text/html; charset=utf-8');
-    if (!this.state.authorize(authorization, token)) {
+    if (!(await this.state.authorize(authorization, token))) {
       void reply.status(401).header('WWW-Authenticate', 'Bearer');
       return unauthorizedPage(nonce);
     }
@@ -62,13 +62,13 @@ export class StateController {
   @ApiQuery(TOKEN_QUERY)
   @ApiOkResponse({ description: "what the state page shows, as JSON; it polls this once a second (no message text)" })
   @ApiUnauthorizedResponse({ description: 'no admin or viewer token' })
-  getData(
+  async getData(
     @Headers('authorization') authorization: string | undefined,
     @Query('token') token: string | undefined,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<StateData> {
     secure(reply);
-    if (!this.state.authorize(authorization, token)) {
+    if (!(await this.state.authorize(authorization, token))) {
       throw new UnauthorizedException('the state page needs an admin or viewer token: npm run -s cli -- token <name> --viewer');
     }
     return this.state.data();

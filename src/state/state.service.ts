@@ -86,11 +86,11 @@ export class StateService {
    * "viewer"`). A header wins over `?token=`, which exists because a browser cannot set
    * headers when it navigates.
    */
-  authorize(authorization: string | undefined, queryToken: string | undefined): AuthUser | null {
+  async authorize(authorization: string | undefined, queryToken: string | undefined): Promise<AuthUser | null> {
     const bearer = /^Bearer\s+(\S+)$/i.exec(authorization ?? '')?.[1];
     const token = bearer ?? (typeof queryToken === 'string' ? queryToken : undefined);
     if (!token) return null;
-    const user = this.tokens.verify(token);
+    const user = await this.tokens.verify(token);
     return user && (user.admin || user.viewer) ? user : null;
   }
 
