@@ -1,4 +1,5 @@
 import { PoolClient } from 'pg';
+import { ReshardRunner } from '../src/reshard/reshard.runner';
 import { RingService } from '../src/routing/ring.service';
 import { ShardRegistry } from '../src/shards/shard-registry';
 import { eventually } from './support/eventually';
@@ -18,6 +19,10 @@ function twoInstances(env: NodeJS.ProcessEnv) {
     w.a = await startTestApp(w.cluster, shared);
     // Requests wait for the connection for as long as the test holds it.
     w.b = await startTestApp(w.cluster, { ...shared, SHARD_POOL_SIZE: '1', DB_CONNECT_TIMEOUT_MS: '60000' });
+    // A drives the jobs. B's runner would also take a job its scan finds before A locks it, and
+    // then wait for the shard connection the test holds: a job that never ends, not the case
+    // under test (B is the instance whose requests are late, not the job's runner).
+    await w.b.app.get(ReshardRunner).onApplicationShutdown();
     await w.a.http.post('/admin/shards').set(admin(w.a)).send({ name: 'shard-2', url: w.cluster.shardUrls[2] }).expect(201);
   });
   afterAll(async () => {
