@@ -3,7 +3,7 @@ import { Logger } from '@nestjs/common';
 import { createApp, migrateAll, resolveDatabases } from './bootstrap';
 import { ConfigError, loadConfig } from './config/app-config';
 import { DataDirInUseError } from './embedded/embedded-postgres';
-import { createLogger, startupLogger } from './observability/logging';
+import { createLogger, flushLogSync, startupLogger } from './observability/logging';
 
 async function main(): Promise<void> {
   const log = new Logger('Main');
@@ -22,7 +22,7 @@ async function main(): Promise<void> {
       log.log(`state page: ${url}/state?token=<npm run -s cli -- token ops --viewer>`);
     }
     // Stdout is written in chunks (see createLogger); whoever started the service waits for these lines now.
-    logger.flush();
+    flushLogSync(logger);
     let stopping = false;
     // app.close() drains HTTP, flushes activity and closes the pools (see ShutdownService);
     // the embedded servers go last, as the pools' connections to them are gone by then.

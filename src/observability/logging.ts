@@ -32,6 +32,16 @@ export function createLogger(level: string, destination?: pino.DestinationStream
   return pino(options, stdout);
 }
 
+/**
+ * Writes out what the logger has buffered before this returns. After start-up: the lines
+ * saying the service is up must be out before it answers its first request (whoever started
+ * it may read them as soon as it answers), and no request is served before this returns.
+ */
+export function flushLogSync(logger: Logger): void {
+  const stream = (logger as unknown as Record<symbol, unknown>)[pino.symbols.streamSym] as { flushSync?: () => void } | undefined;
+  stream?.flushSync?.();
+}
+
 // A query parameter whose name mentions a token carries a credential (the state page's
 // `?token=`; a client's `access_token`), and so does any value shaped like a JWT, whatever
 // its name.
