@@ -11,8 +11,8 @@ const LOG_FLUSH_MS = 1000;
 /**
  * JSON lines on stdout, or on `destination` (tests read what the service logs there).
  * Stdout is written asynchronously in chunks: a write per request line cost the event loop
- * a syscall (and a wake-up of the thread doing it) per request, a tenth of its busy time
- * under load. A line waits at most a second; pino flushes what is left synchronously when
+ * a syscall (and a wake-up of the thread doing it) per request, which the profile of a busy
+ * instance showed among its largest costs. A line waits at most a second; pino flushes what is left synchronously when
  * the process exits (process.exit, an uncaught error), so only a SIGKILL loses the last
  * second of lines.
  */
