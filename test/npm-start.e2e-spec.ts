@@ -1,9 +1,12 @@
+import { execFile } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import * as path from 'node:path';
+import { promisify } from 'node:util';
 import { eventually } from './support/eventually';
+import { pageScript } from './support/page-script';
 import { isAlive, killPostmaster, runningPostmasters } from './support/postmaster';
-import { freePort, ServiceProcess, spawnService } from './support/service-process';
+import { freePort, ROOT, ServiceProcess, spawnService } from './support/service-process';
 
 /** Every live process below `pid`, with its command line (Linux /proc). */
 function descendants(pid: number): { pid: number; cmd: string }[] {
@@ -77,6 +80,16 @@ describe('npm start on the embedded default', () => {
   it('runs the service with its three Postgres servers', () => {
     expect(servicePid).toBeGreaterThan(0);
     expect(runningPostmasters(path.join(dataDir, 'pg'))).toHaveLength(3);
+  });
+
+  it('serves the state page with the script the build emitted', async () => {
+    // A viewer token from the CLI, signed with the secret this start keeps in DATA_DIR.
+    const { stdout } = await promisify(execFile)(process.execPath, [path.join(ROOT, 'dist/src/cli.js'), 'token', 'ops', '--viewer'], {
+      env: { PATH: process.env.PATH, HOME: process.env.HOME, DATA_DIR: dataDir },
+    });
+    const res = await fetch(`http://127.0.0.1:${env.PORT}/state`, { headers: { Authorization: `Bearer ${stdout.trim()}` } });
+    expect(res.status).toBe(200);
+    expect(pageScript(await res.text()).source).toMatch(/^\(function runStatePage\(/);
   });
 
   it('refuses a second start on the same data directory with one plain line and exit 1', async () => {

@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import { Browser, chromium, Page } from 'playwright-core';
 import { ringHash } from '../src/ring';
 import { eventually } from './support/eventually';
+import { pageScript } from './support/page-script';
 import { startCluster, TestCluster } from './support/pg-cluster';
 import { admin, FAST_RING, inSplitArc } from './support/reshard';
 import { startTestApp, TestApp } from './support/test-app';
@@ -116,6 +117,15 @@ describe('the state page', () => {
     await t.http.get('/state').set(admin(t)).expect(200);
     await t.http.get('/state/data').set('Authorization', `Bearer ${viewer}`).expect(200);
     await t.http.get('/state/data').query({ token: t.token('ops', { admin: true }) }).expect(200);
+  });
+
+  it('serves its script inline: it parses, carries the CSP nonce and the phases, and never writes markup', async () => {
+    const res = await t.http.get('/state').set('Authorization', `Bearer ${viewer}`).expect(200);
+    const { nonce, source } = pageScript(res.text);
+    expect(res.headers['content-security-policy']).toContain(`script-src 'nonce-${nonce}'`);
+    expect(source).toContain(JSON.stringify(['prepare', 'copy', 'verify', 'cutover', 'cleanup', 'done']));
+    expect(source).toMatch(/\btextContent\b/);
+    expect(source).not.toMatch(/innerHTML|outerHTML|insertAdjacentHTML|document\.write/);
   });
 
   it('gives a viewer token nothing but the state page', async () => {

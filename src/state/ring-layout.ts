@@ -1,61 +1,11 @@
 import { Arc, arcLength, arcShare, MovedArc, RING_SIZE, RingPoint } from '../ring';
+import type { Label, Marker, RingLayout, Xy } from './page/state-view';
 
 /**
  * Geometry of the state page's ring drawing, computed here rather than in the browser so it
  * is plain, tested TypeScript: hash 0 is at 12 o'clock and hashes grow clockwise, every
  * shard's arc drawn to scale. Coordinates are SVG user units in a square viewBox.
  */
-
-export interface Xy {
-  x: number;
-  y: number;
-}
-
-export interface LaidOutArc {
-  shard: string;
-  start: number;
-  end: number;
-  /** Fraction of the ring, 0..1. */
-  share: number;
-  /** SVG path data of the arc on the ring. */
-  d: string;
-  color: number;
-  /** Where its label goes: outside the ring at the arc's middle. */
-  label: Xy & { anchor: 'start' | 'middle' | 'end' };
-}
-
-export interface Marker extends Xy {
-  shard: string;
-  point: number;
-  color: number;
-  /** A radial tick across the ring's band, exactly at the point. */
-  tick: { x1: number; y1: number; x2: number; y2: number };
-  /** Where the point's number goes, just inside the ring. */
-  label: Xy & { anchor: 'start' | 'middle' | 'end' };
-}
-
-export interface MovingArc {
-  source: string;
-  target: string;
-  start: number;
-  end: number;
-  d: string;
-  color: number;
-  /** Where "→ target" goes: inside the dashed arc, at its middle. */
-  label: Xy & { anchor: 'start' | 'middle' | 'end' };
-}
-
-export interface RingLayout {
-  size: number;
-  center: number;
-  radius: number;
-  arcs: LaidOutArc[];
-  markers: Marker[];
-  /** Arcs a running reshard moves, drawn inside the ring. */
-  moving: MovingArc[];
-  /** Where a running reshard's target will start: a hollow marker until cutover. */
-  pending: Marker[];
-}
 
 export const LAYOUT = { size: 440, radius: 140, band: 18, labelRadius: 164, pointLabelRadius: 102, movingRadius: 123, movingLabelRadius: 96 } as const;
 
@@ -87,13 +37,13 @@ export function arcPath(arc: Arc, center: number, radius: number): string {
   return `M ${from.x} ${from.y} A ${radius} ${radius} 0 ${large} 1 ${to.x} ${to.y}`;
 }
 
-function anchorAt(center: number, x: number): 'start' | 'middle' | 'end' {
+function anchorAt(center: number, x: number): Label['anchor'] {
   if (x > center + 8) return 'start';
   if (x < center - 8) return 'end';
   return 'middle';
 }
 
-function labelAt(center: number, radius: number, angle: number, inward = false): Xy & { anchor: 'start' | 'middle' | 'end' } {
+function labelAt(center: number, radius: number, angle: number, inward = false): Label {
   const at = polar(center, radius, angle);
   const side = anchorAt(center, at.x);
   // Text inside the ring reads toward the centre, so its anchor is the mirror image.

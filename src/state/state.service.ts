@@ -13,7 +13,8 @@ import { RingRepository } from '../routing/ring.repository';
 import { RingService } from '../routing/ring.service';
 import { TransitionMode } from '../routing/router';
 import { ShardRegistry } from '../shards/shard-registry';
-import { colorOf, RingLayout, ringLayout } from './ring-layout';
+import type { InstanceView, StateView } from './page/state-view';
+import { colorOf, ringLayout } from './ring-layout';
 
 export interface StateShard extends ShardDto {
   /** The last schema migration applied on the shard (its `schema_migrations`), null when it does not answer. */
@@ -22,23 +23,15 @@ export interface StateShard extends ShardDto {
   color: number;
 }
 
-export interface StateInstance {
-  id: string;
-  ringVersion: number;
-  /** Milliseconds since its last heartbeat, by dialogdb's clock. */
-  heartbeatAgeMs: number;
-  /** The instance that answered this request. */
-  self: boolean;
-}
-
 /**
  * Everything the state page shows, in one poll. Counts, sizes, rates, ids and names only:
  * never a message's text. Each part is fetched on its own, so one database being down
- * costs only its part; `errors` says which.
+ * costs only its part; `errors` says which. It extends what the page's script reads (the
+ * fields not repeated here are as StateView declares them), so a change the script would
+ * misread does not compile.
  */
-export interface StateData {
+export interface StateData extends StateView {
   generatedAt: string;
-  instanceId: string;
   ring: {
     version: number;
     points: RingPoint[];
@@ -47,17 +40,13 @@ export interface StateData {
     refreshAgeMs: number;
     leaseMs: number;
   } | null;
-  layout: RingLayout | null;
   shards: StateShard[] | null;
-  dialogdbMigration: string | null;
-  instances: StateInstance[] | null;
   /**
    * The reshard that is not over yet (running, or failed and waiting to be cancelled), else
    * the latest one if it ended less than 15 minutes ago.
    */
   job: ReshardJobDto | null;
   recentJobs: ReshardJobDto[] | null;
-  errors: string[];
 }
 
 /** One snapshot serves every open page for this long, so N viewers cost the databases what one does. */
@@ -164,7 +153,7 @@ export class StateService {
   }
 
   /** Instances alive by the reshard runner's own rule (a heartbeat within two leases). */
-  private async instances(): Promise<StateInstance[]> {
+  private async instances(): Promise<InstanceView[]> {
     const [rows, [{ now }]] = await Promise.all([
       this.rings.liveInstances(2 * this.config.ringLeaseMs),
       this.dialogDb.query<{ now: Date }>('SELECT now() AS now'),
