@@ -194,6 +194,17 @@ describe('reshard CLI against the running service', () => {
     expect(await ringShards()).toEqual(['shard-0', 'shard-2', 'shard-3']);
   });
 
+  it('without --api or API_URL, reaches the service on the port the configuration reads from PORT', async () => {
+    const { port } = t.app.getHttpServer().address() as net.AddressInfo;
+    const listed = await cli(['reshard', 'list', '--json'], { API_URL: undefined, PORT: String(port) });
+    expect(listed).toMatchObject({ code: 0, stderr: '' });
+    expect(Array.isArray(JSON.parse(listed.stdout))).toBe(true);
+
+    // A PORT the service would refuse is refused here too, in the configuration's words.
+    const refused = await cli(['reshard', 'list'], { API_URL: undefined, PORT: 'eighty' });
+    expect(refused).toEqual({ code: 1, stdout: '', stderr: 'error: configuration: PORT must be an integer from 0 to 65535, got "eighty"\n' });
+  });
+
   it('names the URL when the API cannot be reached', async () => {
     const port = await new Promise<number>((resolve) => {
       const server = net.createServer().listen(0, '127.0.0.1', () => {

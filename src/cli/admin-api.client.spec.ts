@@ -1,9 +1,12 @@
-import { AdminApi, ApiError, ApiUnreachableError, resolveApiUrl } from './admin-api.client';
+import type { TokenService } from '../auth/token.service';
+import { loadConfig } from '../config/app-config';
+import { AdminApi, AdminApiClient, ApiError, ApiUnreachableError, resolveApiUrl } from './admin-api.client';
 
 describe('resolveApiUrl', () => {
-  const sut = resolveApiUrl;
+  // As the CLI does: the port comes from the one validated configuration of the same environment.
+  const sut = (flag: string | undefined, env: NodeJS.ProcessEnv) => resolveApiUrl(flag, env, loadConfig(env));
 
-  it('takes --api, else API_URL, else the local service on PORT or 3000', () => {
+  it('takes --api, else API_URL, else the local service on the configured port (PORT, or 3000)', () => {
     expect(sut('http://api.example:8080/', { API_URL: 'http://other:1' })).toBe('http://api.example:8080');
     expect(sut(undefined, { API_URL: 'https://ops.example/chat/', PORT: '4000' })).toBe('https://ops.example/chat');
     expect(sut(undefined, { PORT: '4000' })).toBe('http://127.0.0.1:4000');
@@ -13,6 +16,21 @@ describe('resolveApiUrl', () => {
   it('refuses what is not an http(s) URL, naming where it came from', () => {
     expect(() => sut('localhost:3000', {})).toThrow('must be http:// or https://');
     expect(() => sut(undefined, { API_URL: 'not a url' })).toThrow('the API URL "not a url" is not a URL (from API_URL)');
+  });
+
+  it('asks for --api or API_URL when PORT=0 leaves the port to chance', () => {
+    expect(() => sut(undefined, { PORT: '0' })).toThrow('PORT=0 makes the service pick a free port, which the CLI cannot know: give it --api or API_URL');
+    expect(sut('http://127.0.0.1:4000', { PORT: '0' })).toBe('http://127.0.0.1:4000');
+  });
+});
+
+describe('AdminApiClient', () => {
+  const tokens = { sign: () => 'the-token' } as unknown as TokenService;
+
+  it('reaches the port of the configuration it is given', () => {
+    const sut = new AdminApiClient(tokens, loadConfig({ PORT: '4000' }));
+    expect(sut.at(undefined, {}).baseUrl).toBe('http://127.0.0.1:4000');
+    expect(sut.at(undefined, { PORT: '5000' }).baseUrl).toBe('http://127.0.0.1:4000');
   });
 });
 

@@ -1,5 +1,6 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { TokenService } from '../auth/token.service';
+import { APP_CONFIG, AppConfig } from '../config/app-config';
 import type { ReshardAcceptedDto, ReshardJobDto, ShardRegisteredDto } from '../reshard/reshard.dto';
 
 /** The API answered with an error; `message` is its own `message`, meant for people. */
@@ -25,9 +26,15 @@ export class ApiUnreachableError extends Error {
 /** Registering a shard migrates its database, which can take a while on a big server. */
 const REQUEST_TIMEOUT_MS = 60_000;
 
-/** `--api`, else API_URL, else the service on this machine at PORT (as `npm start` serves it). */
-export function resolveApiUrl(flag: string | undefined, env: NodeJS.ProcessEnv): string {
-  const raw = flag || env.API_URL || `http://127.0.0.1:${env.PORT || 3000}`;
+/**
+ * `--api`, else API_URL, else the service on this machine at the port the service itself
+ * would listen on: the validated configuration's (PORT, 3000 unless set).
+ */
+export function resolveApiUrl(flag: string | undefined, env: NodeJS.ProcessEnv, config: Pick<AppConfig, 'port'>): string {
+  if (!flag && !env.API_URL && config.port === 0) {
+    throw new Error('PORT=0 makes the service pick a free port, which the CLI cannot know: give it --api or API_URL');
+  }
+  const raw = flag || env.API_URL || `http://127.0.0.1:${config.port}`;
   let url: URL;
   try {
     url = new URL(raw);
@@ -126,10 +133,13 @@ export class AdminApi {
 /** Hands out an AdminApi for the URL a command was given; the token comes from TokenService. */
 @Injectable()
 export class AdminApiClient {
-  constructor(private readonly tokens: TokenService) {}
+  constructor(
+    private readonly tokens: TokenService,
+    @Inject(APP_CONFIG) private readonly config: Pick<AppConfig, 'port'>,
+  ) {}
 
   at(apiFlag: string | undefined, env: NodeJS.ProcessEnv = process.env): AdminApi {
     // Short-lived: a token minted per request needs to outlive only that request.
-    return new AdminApi(resolveApiUrl(apiFlag, env), () => this.tokens.sign('cli', { admin: true, ttlSeconds: 300 }));
+    return new AdminApi(resolveApiUrl(apiFlag, env, this.config), () => this.tokens.sign('cli', { admin: true, ttlSeconds: 300 }));
   }
 }
