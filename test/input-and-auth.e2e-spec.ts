@@ -146,6 +146,10 @@ describe('authorization and bad input', () => {
       ['too many participants', () => t.http.post('/dialogs').set(t.auth('alice')).send({ participantIds: Array.from({ length: 101 }, (_, i) => `u${i}`) }), 400, /participantIds/],
       ['an OTUS user id over 64 characters', () => t.http.post(`/dialog/${'u'.repeat(65)}/send`).set(t.auth('alice')).send({ text: 'x' }), 400, /user id/],
       ['an OTUS send without text', () => t.http.post('/dialog/bob/send').set(t.auth('alice')).send({}), 400, /text/],
+      ['an OTUS send of blank text', () => t.http.post('/dialog/bob/send').set(t.auth('alice')).send({ text: ' \t' }), 400, /^text must not be blank$/],
+      ['an OTUS send over 4096 characters', () => t.http.post('/dialog/bob/send').set(t.auth('alice')).send({ text: 'x'.repeat(4097) }), 400, /4096/],
+      ['an edit to blank text', () => t.http.patch(`/dialogs/${dialogId}/messages/${messageId}`).set(t.auth('alice')).send({ text: '\n' }), 400, /^text must not be blank$/],
+      ['an edit with a clientMessageId', () => t.http.patch(`/dialogs/${dialogId}/messages/${messageId}`).set(t.auth('alice')).send({ text: 'x', clientMessageId: 'k' }), 400, /clientMessageId should not exist/],
       ['an unknown route', () => t.http.get('/nope').set(t.auth('alice')), 404],
     ];
 

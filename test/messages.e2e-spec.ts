@@ -147,6 +147,12 @@ describe('dialogs and messages on real shards', () => {
     // The schemas that validate a send and a page query are the ones documented.
     const send = doc.paths['/dialogs/{dialogId}/messages'].post.requestBody.content['application/json'].schema;
     expect(send).toMatchObject({ required: ['text'], additionalProperties: false, properties: { text: { maxLength: 4096 }, clientMessageId: { maxLength: 64 } } });
+    // An edit and an OTUS send take the same text, by the same rule.
+    for (const [path, method] of [['/dialogs/{dialogId}/messages/{messageId}', 'patch'], ['/dialog/{user_id}/send', 'post']]) {
+      const body = doc.paths[path][method].requestBody.content['application/json'].schema;
+      expect(body).toEqual({ type: 'object', properties: { text: send.properties.text }, required: ['text'], additionalProperties: false });
+    }
+    expect(send.properties.text).toEqual({ type: 'string', minLength: 1, maxLength: 4096, pattern: '\\S' });
     const query = doc.paths['/dialogs/{dialogId}/messages'].get.parameters.filter((p: { in: string }) => p.in === 'query');
     expect(query.map((p: { name: string; schema: object }) => [p.name, p.schema])).toEqual([
       ['limit', expect.objectContaining({ type: 'integer', minimum: 1, maximum: 200 })],

@@ -1,6 +1,6 @@
 import { DomainErrorCode, DomainException } from './domain.exception';
 import { pageQueryPipe } from './page-query.dto';
-import { sendMessagePipe } from '../messages/message.dto';
+import { messageTextPipe, sendMessagePipe } from '../messages/message.dto';
 
 describe('SchemaPipe', () => {
   const refusal = (fn: () => unknown): string => {
@@ -54,6 +54,27 @@ describe('SchemaPipe', () => {
       expect(refusal(() => pipe.transform({ text: 'x'.repeat(4097) }))).toMatch(/^text must NOT have more than 4096/);
       expect(refusal(() => pipe.transform({ text: 'x', extra: 1 }))).toBe('property extra should not exist');
       for (const body of [undefined, null, 'text', [1]]) expect(refusal(() => pipe.transform(body))).toBe('body must be object');
+    });
+  });
+
+  describe('an edit body, and the OTUS send', () => {
+    const pipe = messageTextPipe();
+
+    it('takes a text alone', () => {
+      expect(pipe.transform({ text: 'hi' })).toEqual({ text: 'hi' });
+      expect(refusal(() => pipe.transform({ text: 'hi', clientMessageId: 'k' }))).toBe('property clientMessageId should not exist');
+      expect(refusal(() => pipe.transform({}))).toBe('text is required');
+    });
+
+    it.each([
+      ['empty', ''],
+      ['blank', ' \n\t'],
+      ['4097 characters of', 'x'.repeat(4097)],
+      ['a number as', 5],
+      ['null as', null],
+    ])('refuses %s text as a send does, in the same words', (_name, text) => {
+      const sent = refusal(() => sendMessagePipe().transform({ text }));
+      expect(refusal(() => pipe.transform({ text }))).toBe(sent);
     });
   });
 });

@@ -17,7 +17,7 @@ import { UserIdPipe } from '../auth/user-id.pipe';
 import { RETRY_AFTER_HEADER } from '../common/retry-after';
 import { DialogsService } from '../dialogs/dialogs.service';
 import { SendLimitGuard } from '../limits/send-limit.guard';
-import { MessageTextDto } from '../messages/message.dto';
+import { ApiMessageTextBody, MessageTextBody, messageTextPipe } from '../messages/message.dto';
 import { MessagesService } from '../messages/messages.service';
 import { LogContext, RequestLog } from '../observability/log-context';
 import { OtusExceptionFilter } from './otus-exception.filter';
@@ -72,6 +72,7 @@ export class OtusController {
   @UseGuards(SendLimitGuard)
   @ApiOperation({ summary: 'send a message to user_id (200, empty body)' })
   @userIdParam
+  @ApiMessageTextBody()
   @ApiOkResponse({ description: 'sent' })
   @spec400
   @spec401
@@ -84,7 +85,7 @@ export class OtusController {
   async sendDirect(
     @CurrentUser() user: AuthUser,
     @Param('user_id', UserIdPipe) otherId: string,
-    @Body() dto: MessageTextDto,
+    @Body(messageTextPipe()) dto: MessageTextBody,
     @RequestLog() log: LogContext,
   ): Promise<void> {
     const dialogId = await this.dialogs.direct(user.id, otherId);

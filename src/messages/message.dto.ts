@@ -1,28 +1,27 @@
 import { ApiBody, ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsString, Length, Matches } from 'class-validator';
 import { SchemaPipe } from '../common/schema.pipe';
 
 /** Long enough for any chat message, short enough that one row stays well inside a page. */
 export const MAX_TEXT = 4096;
 
-export class MessageTextDto {
-  @ApiProperty({ minLength: 1, maxLength: MAX_TEXT })
-  @IsString()
-  @Length(1, MAX_TEXT)
-  @Matches(/\S/, { message: 'text must not be blank' })
-  text: string;
-}
+/** The one rule for a message's text, wherever a body carries one (send, edit, OTUS send). */
+const TEXT_SCHEMA = { type: 'string', minLength: 1, maxLength: MAX_TEXT, pattern: '\\S' };
+const TEXT_MESSAGES = { 'text:pattern': 'text must not be blank' };
 
 export interface SendMessageBody {
   text: string;
   clientMessageId?: string;
 }
 
-/** A send's body; the schema both validates it (SchemaPipe) and documents it. */
+export interface MessageTextBody {
+  text: string;
+}
+
+// Each body's schema both validates it (SchemaPipe) and documents it (ApiBody).
 const SEND_MESSAGE_SCHEMA = {
   type: 'object',
   properties: {
-    text: { type: 'string', minLength: 1, maxLength: MAX_TEXT, pattern: '\\S' },
+    text: TEXT_SCHEMA,
     clientMessageId: {
       type: 'string',
       minLength: 1,
@@ -36,8 +35,18 @@ const SEND_MESSAGE_SCHEMA = {
   additionalProperties: false,
 };
 
-export const sendMessagePipe = () => new SchemaPipe<SendMessageBody>(SEND_MESSAGE_SCHEMA, 'body', { 'text:pattern': 'text must not be blank' });
+const MESSAGE_TEXT_SCHEMA = {
+  type: 'object',
+  properties: { text: TEXT_SCHEMA },
+  required: ['text'],
+  additionalProperties: false,
+};
+
+export const sendMessagePipe = () => new SchemaPipe<SendMessageBody>(SEND_MESSAGE_SCHEMA, 'body', TEXT_MESSAGES);
 export const ApiSendMessageBody = () => ApiBody({ schema: SEND_MESSAGE_SCHEMA });
+/** An edit's body, and the OTUS send's. */
+export const messageTextPipe = () => new SchemaPipe<MessageTextBody>(MESSAGE_TEXT_SCHEMA, 'body', TEXT_MESSAGES);
+export const ApiMessageTextBody = () => ApiBody({ schema: MESSAGE_TEXT_SCHEMA });
 
 export class MessageDto {
   @ApiProperty({ format: 'uuid', description: 'UUIDv7: id order is time order' }) id: string;

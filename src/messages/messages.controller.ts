@@ -16,7 +16,18 @@ import { UuidPipe } from '../common/uuid.pipe';
 import { DIALOG_NOT_FOUND } from '../dialogs/dialog.dto';
 import { SendLimited } from '../limits/limits.decorators';
 import { LogContext, RequestLog } from '../observability/log-context';
-import { ApiSendMessageBody, MESSAGE_RESPONSE, MessageGoneDto, MessageTextDto, MessageDto, MessagePageDto, SendMessageBody, sendMessagePipe } from './message.dto';
+import {
+  ApiMessageTextBody,
+  ApiSendMessageBody,
+  MESSAGE_RESPONSE,
+  MessageDto,
+  MessageGoneDto,
+  MessagePageDto,
+  MessageTextBody,
+  messageTextPipe,
+  SendMessageBody,
+  sendMessagePipe,
+} from './message.dto';
 import { MessagesService } from './messages.service';
 
 @ApiTags('messages')
@@ -67,12 +78,13 @@ export class MessagesController {
 
   @Patch(':messageId')
   @RouteSchema(MESSAGE_RESPONSE)
+  @ApiMessageTextBody()
   @ApiForbiddenResponse({ description: "NOT_MESSAGE_AUTHOR: a participant may change only their own messages" })
   editMessage(
     @CurrentUser() user: AuthUser,
     @Param('dialogId', new UuidPipe('dialog id')) dialogId: string,
     @Param('messageId', new UuidPipe('message id')) messageId: string,
-    @Body() dto: MessageTextDto,
+    @Body(messageTextPipe()) dto: MessageTextBody,
     @RequestLog() log: LogContext,
   ): Promise<MessageDto> {
     return this.messages.edit(user, dialogId, messageId, dto.text, log);
