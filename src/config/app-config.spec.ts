@@ -137,6 +137,17 @@ describe('identity provider settings', () => {
     expect(loadConfig({ JWT_JWKS_URL: 'http://127.0.0.1:8080/jwks' }).identityProvider?.jwksUrl).toBe('http://127.0.0.1:8080/jwks');
   });
 
+  it('takes plain http only to this machine: the same loopback rule as the /metrics warning', () => {
+    for (const host of ['localhost', '127.0.0.1', '127.0.0.2', '[::1]']) {
+      expect(loadConfig({ JWT_JWKS_URL: `http://${host}:8080/jwks` }).identityProvider?.jwksUrl).toBe(`http://${host}:8080/jwks`);
+      expect(startupWarnings(loadConfig({ HOST: host.replace(/[[\]]/g, '') }))).toEqual([]);
+    }
+    for (const host of ['127.attacker.example', 'localhost.attacker.example', '10.0.0.1']) {
+      expect(() => loadConfig({ JWT_JWKS_URL: `http://${host}/jwks` })).toThrow(/http:\/\/ only for localhost/);
+      expect(startupWarnings(loadConfig({ HOST: host }))).toEqual([expect.stringMatching(/\/metrics is open/)]);
+    }
+  });
+
   it.each([
     ['two key sources', { JWT_JWKS_URL: 'https://id.example.test/jwks', JWT_PUBLIC_KEY: rsa }, /one of JWT_JWKS_URL, JWT_PUBLIC_KEY and JWT_PUBLIC_KEY_FILE/],
     ['an issuer with no provider', { JWT_ISSUER: 'https://id.example.test/' }, /JWT_ISSUER applies to an identity provider/],

@@ -1,5 +1,6 @@
 import { createPublicKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { isIPv4 } from 'node:net';
 import * as path from 'node:path';
 import type { RateLimit } from '../limits/token-bucket';
 
@@ -202,8 +203,7 @@ function identityProvider(env: NodeJS.ProcessEnv): IdentityProviderConfig | null
       throw new ConfigError(`JWT_JWKS_URL must be an https:// URL, got "${jwksUrl}"`);
     }
     // Whoever can change the keys in transit can sign any token: plain http only on this machine.
-    const loopback = ['localhost', '127.0.0.1', '[::1]'].includes(url.hostname);
-    if (url.protocol !== 'https:' && !(url.protocol === 'http:' && loopback)) {
+    if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopback(url.hostname))) {
       throw new ConfigError(`JWT_JWKS_URL must be an https:// URL (http:// only for localhost), got "${jwksUrl}"`);
     }
     return config;
@@ -244,6 +244,15 @@ function publicKeyOf(pem: string, name: string): { spki: string; alg: IdpAlgorit
   if (key.asymmetricKeyType === 'ec' && details.namedCurve === 'prime256v1') return { spki, alg: 'ES256' };
   const type = key.asymmetricKeyType === 'ec' ? `an EC key on ${details.namedCurve}` : `an ${key.asymmetricKeyType} key`;
   throw new ConfigError(`${name} must be an RSA key (RS256) or an EC P-256 key (ES256), got ${type}`);
+}
+
+/**
+ * Whether a host name or address stays on this machine: localhost, 127.0.0.0/8 or ::1, also
+ * as a URL writes it ([::1]). Only addresses count, so 127.example.com is not loopback.
+ */
+function isLoopback(host: string): boolean {
+  const bare = host.replace(/^\[(.*)\]$/, '$1');
+  return bare === 'localhost' || bare === '::1' || (isIPv4(bare) && bare.startsWith('127.'));
 }
 
 /** A bearer token a scraper can send in a header: visible ASCII, long enough not to be guessed. */
@@ -345,10 +354,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     rateLimitUsers: int(env, 'RATE_LIMIT_USERS', 100_000, 1, 10_000_000),
     membershipCacheBytes: int(env, 'MEMBERSHIP_CACHE_MB', 128, 1, 1_048_576) * 1024 * 1024,
   };
-}
-
-function isLoopback(host: string): boolean {
-  return host === 'localhost' || host === '::1' || /^127\./.test(host);
 }
 
 /**
