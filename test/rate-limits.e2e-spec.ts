@@ -114,5 +114,7 @@ describe('per-user rate limits', () => {
       expect(tooMany.description).toContain(limit);
       expect(tooMany.headers['Retry-After'].schema).toEqual({ type: 'integer' });
     }
+    // The OTUS send may open its dialog, so that limit can refuse it too.
+    expect(paths['/dialog/{user_id}/send'].post.responses['429'].description).toContain('RATE_LIMIT_DIALOGS_PER_MIN');
   });
 });

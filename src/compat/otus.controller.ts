@@ -1,4 +1,4 @@
-import { Body, Controller, Get, HttpCode, Param, Post, UseFilters, UseGuards } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Param, Post, UseFilters } from '@nestjs/common';
 import {
   ApiBadRequestResponse,
   ApiBearerAuth,
@@ -9,14 +9,13 @@ import {
   ApiProperty,
   ApiServiceUnavailableResponse,
   ApiTags,
-  ApiTooManyRequestsResponse,
   ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
 import { AuthUser, CurrentUser } from '../auth/auth.decorators';
 import { UserIdPipe } from '../auth/user-id.pipe';
 import { RETRY_AFTER_HEADER } from '../common/retry-after';
 import { DialogsService } from '../dialogs/dialogs.service';
-import { SendLimitGuard } from '../limits/send-limit.guard';
+import { SendLimited } from '../limits/limits.decorators';
 import { ApiMessageTextBody, MessageTextBody, messageTextPipe } from '../messages/message.dto';
 import { MessagesService } from '../messages/messages.service';
 import { LogContext, RequestLog } from '../observability/log-context';
@@ -69,17 +68,13 @@ export class OtusController {
 
   @Post('send')
   @HttpCode(200)
-  @UseGuards(SendLimitGuard)
+  @SendLimited({ opensDialog: true })
   @ApiOperation({ summary: 'send a message to user_id (200, empty body)' })
   @userIdParam
   @ApiMessageTextBody()
   @ApiOkResponse({ description: 'sent' })
   @spec400
   @spec401
-  @ApiTooManyRequestsResponse({
-    description: 'RATE_LIMITED: too many sends (RATE_LIMIT_SENDS_PER_MIN), or, when this send would open the dialog, too many dialogs (RATE_LIMIT_DIALOGS_PER_MIN)',
-    headers: RETRY_AFTER_HEADER,
-  })
   @spec500
   @spec503
   async sendDirect(

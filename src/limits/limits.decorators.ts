@@ -3,21 +3,27 @@ import { ApiTooManyRequestsResponse } from '@nestjs/swagger';
 import { RETRY_AFTER_HEADER } from '../common/retry-after';
 import { SendLimitGuard } from './send-limit.guard';
 
-/** A route that sends a message: the per-user send limit applies, and the document says so. */
-export function SendLimited(): MethodDecorator {
-  return applyDecorators(
-    UseGuards(SendLimitGuard),
-    ApiTooManyRequestsResponse({
-      description: 'RATE_LIMITED: this user sent more than RATE_LIMIT_SENDS_PER_MIN allows; Retry-After says when to try again',
-      headers: RETRY_AFTER_HEADER,
-    }),
-  );
+const SENDS = 'this user sent more than RATE_LIMIT_SENDS_PER_MIN allows';
+const DIALOGS = 'this user created more dialogs than RATE_LIMIT_DIALOGS_PER_MIN allows';
+
+function tooManyRequests(...reasons: string[]): MethodDecorator {
+  return ApiTooManyRequestsResponse({
+    description: `RATE_LIMITED: ${reasons.join(', or ')}; Retry-After says when to try again`,
+    headers: RETRY_AFTER_HEADER,
+  });
+}
+
+/**
+ * A route that sends a message: the per-user send limit applies, and the document says so.
+ * `opensDialog`: the send may create its dialog, which DialogsService counts against the
+ * dialog limit too.
+ */
+export function SendLimited({ opensDialog = false } = {}): MethodDecorator {
+  const reasons = opensDialog ? [SENDS, `this send would open a dialog and ${DIALOGS}`] : [SENDS];
+  return applyDecorators(UseGuards(SendLimitGuard), tooManyRequests(...reasons));
 }
 
 /** A route that may create a dialog, which DialogsService counts against the per-user dialog limit. */
 export function ApiDialogLimit(): MethodDecorator {
-  return ApiTooManyRequestsResponse({
-    description: 'RATE_LIMITED: this user created more dialogs than RATE_LIMIT_DIALOGS_PER_MIN allows; Retry-After says when to try again',
-    headers: RETRY_AFTER_HEADER,
-  });
+  return tooManyRequests(DIALOGS);
 }

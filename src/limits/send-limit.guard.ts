@@ -3,7 +3,7 @@ import { AuthUser } from '../auth/auth.decorators';
 import { RateLimits } from './rate-limits.service';
 
 /**
- * The per-user send limit, on every route that sends (`@UseGuards(SendLimitGuard)`). Route
+ * The per-user send limit, on every route that sends (`@SendLimited()`). Route
  * guards run after the global AuthGuard, so the user is known, and before validation, so a
  * refused send costs neither validation nor a database round trip.
  */
