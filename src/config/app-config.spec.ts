@@ -47,6 +47,13 @@ describe('loadConfig', () => {
   });
 });
 
+describe('ring timing', () => {
+  it('reads the lease, the poll and the heartbeat once, checked against each other', () => {
+    expect(loadConfig({})).toMatchObject({ ringLeaseMs: 5000, ringPollMs: 1000, heartbeatMs: 1000 });
+    expect(loadConfig({ RING_LEASE_MS: '3000', RING_POLL_MS: '200', HEARTBEAT_MS: '300' })).toMatchObject({ ringLeaseMs: 3000, ringPollMs: 200, heartbeatMs: 300 });
+  });
+});
+
 describe('HTTP timeouts', () => {
   it('cut off slow clients by default: 10 s for the head, 30 s for the request, 72 s idle keep-alive', () => {
     expect(loadConfig({})).toMatchObject({ httpHeadersTimeoutMs: 10_000, httpRequestTimeoutMs: 30_000, httpKeepAliveTimeoutMs: 72_000, shutdownGraceMs: 25_000 });

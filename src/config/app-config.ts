@@ -294,12 +294,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     });
   const embedded = !dialogDbUrl;
   const jwtSecret = env.JWT_SECRET || undefined;
-  const lease = int(env, 'RING_LEASE_MS', 5000, 200, 600000);
-  if (lease <= int(env, 'RING_POLL_MS', 1000, 50, 60000)) {
+  const ringLeaseMs = int(env, 'RING_LEASE_MS', 5000, 200, 600000);
+  const ringPollMs = int(env, 'RING_POLL_MS', 1000, 50, 60000);
+  const heartbeatMs = int(env, 'HEARTBEAT_MS', 1000, 50, 60000);
+  if (ringLeaseMs <= ringPollMs) {
     throw new ConfigError('RING_LEASE_MS must be longer than RING_POLL_MS, or an idle instance would stop serving');
   }
   // A reshard counts an instance live while it heartbeat within twice the lease.
-  if (lease <= int(env, 'HEARTBEAT_MS', 1000, 50, 60000)) {
+  if (ringLeaseMs <= heartbeatMs) {
     throw new ConfigError('RING_LEASE_MS must be longer than HEARTBEAT_MS, or a reshard would stop waiting for live instances');
   }
   const headersTimeout = int(env, 'HTTP_HEADERS_TIMEOUT_MS', 10_000, 100, 600_000);
@@ -335,10 +337,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     connectTimeoutMs: int(env, 'DB_CONNECT_TIMEOUT_MS', 2000, 100, 60000),
     statementTimeoutMs: int(env, 'DB_STATEMENT_TIMEOUT_MS', 5000, 100, 600000),
     activityFlushMs: int(env, 'ACTIVITY_FLUSH_MS', 1000, 50, 60000),
-    ringPollMs: int(env, 'RING_POLL_MS', 1000, 50, 60000),
+    ringPollMs,
     ringListen: !['0', 'false', 'off', 'no'].includes((env.RING_LISTEN ?? 'on').toLowerCase()),
-    ringLeaseMs: int(env, 'RING_LEASE_MS', 5000, 200, 600000),
-    heartbeatMs: int(env, 'HEARTBEAT_MS', 1000, 50, 60000),
+    ringLeaseMs,
+    heartbeatMs,
     reshardBatch: int(env, 'RESHARD_BATCH', 5000, 1, 100000),
     reshardMaxRowsPerSec: int(env, 'RESHARD_MAX_ROWS_PER_SEC', 200000, 1, 10000000),
     reshardLatencyTargetMs: (env.RESHARD_LATENCY_TARGET_MS ?? 'auto') === 'auto' ? null : int(env, 'RESHARD_LATENCY_TARGET_MS', 0, 1, 60000),
