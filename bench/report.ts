@@ -350,7 +350,7 @@ function copyLimitText(r: BenchResults): string {
   const target = r.service.reshardLatencyTargetMs === null ? 'twice the p99 this instance saw in the 10 s before the job (at least 20 ms)' : `${r.service.reshardLatencyTargetMs} ms`;
   return `### Copy: ${copyRatio(r).toFixed(2)}× of the COPY pipe
 
-The copier moves ${r.service.reshardBatch} rows per batch as a binary \`COPY ... TO STDOUT\` on the source streamed straight into
+The copier moves up to ${r.service.reshardBatch} rows per batch as a binary \`COPY ... TO STDOUT\` on the source streamed straight into
 \`COPY ... FROM STDIN\` of a staging table on the target (the rows pass through the service as bytes, never parsed), then merges
 them into \`messages\` with one \`INSERT ... SELECT ... ON CONFLICT DO UPDATE\`: the rule that keeps what live traffic wrote
 on the target during the job, with a \`NOT EXISTS\` probe of the clientMessageId index per row. Then it records a checkpoint in
@@ -358,18 +358,20 @@ dialogdb. The pipe is one \`COPY\` into a scratch table: no merge, no per-batch 
 
 What holds the copier below the pipe:
 
-- **It gives way to live traffic.** It starts at 10,000 rows/s, is capped at
-  \`RESHARD_MAX_ROWS_PER_SEC=${r.service.reshardMaxRowsPerSec}\`, and once a second halves its rate while this instance's live p99
-  over the last 2 s (plus the event loop's p99 delay) is above its target (\`RESHARD_LATENCY_TARGET_MS\`, here ${target}), down to a
-  fortieth of the cap, or grows it by a quarter; with too few live requests to judge by, it doubles. The copy ran beside ${n0(run.mixRate)} req/s of live load on the same
+- **It gives way to live traffic.** Its pace is a duty: the share of wall time its batches may take (after a batch of
+  t ms it rests t × (1 − duty) / duty ms). Beside live traffic the duty starts at a fifth; once a second it halves while this
+  instance's live p99 over the last 2 s (plus the event loop's p99 delay) is above its target (\`RESHARD_LATENCY_TARGET_MS\`,
+  here ${target}), while this event loop is over 90 % busy, or while another instance reports the same of itself with its
+  heartbeat, down to 5 %; otherwise it grows by a quarter, and with no live traffic anywhere it doubles, up to all of the time.
+  \`RESHARD_MAX_ROWS_PER_SEC=${r.service.reshardMaxRowsPerSec}\` caps it in rows. The copy ran beside ${n0(run.mixRate)} req/s of live load on the same
   ${r.machine.cores} cores as both Postgres servers, the service and the load generator, so every row copied takes CPU that
   live requests wait for; the throttle trades copy speed for the p99 target below.
 - **The merge costs more than a \`COPY\`.** An \`INSERT ... ON CONFLICT\` into an indexed table checks each row against the
   primary key and the clientMessageId index before it inserts; a \`COPY\` into a table with the same indexes only inserts.
   The merge cannot be skipped: during the copy, sends, edits and deletes of the moving dialogs land on the target first.
   (The ownership check runs once per batch, not per row: the batch holds the arcs' lock from its start.)
-- **With no live load** the copier still works batch by batch (at most \`RESHARD_BATCH=${r.service.reshardBatch}\` rows, each a
-  \`COPY\` out, a \`COPY\` in, the merge and a checkpoint, in sequence), and starts at 10,000 rows/s, doubling each second.
+- **With no live load** the copier runs all of the time from its first batch, but still batch by batch (at most
+  \`RESHARD_BATCH=${r.service.reshardBatch}\` rows, each a \`COPY\` out, a \`COPY\` in, the merge and a checkpoint, in sequence).
 - **Round trips per batch:** about ten statements across three servers (the staging copy, the merge, the checkpoint, the
   lock and cancel checks), in sequence.${copyProfileText(r)}
 `;
@@ -443,14 +445,14 @@ What happens at those moments:
 
 - The job's first seconds publish two ring versions (every instance reloads its ring and opens half a pool to the target
   first), run the target's migrations, change the arcs the source and the target serve (each change waits for the writes
-  in flight on that shard and holds new ones back until it commits, a few milliseconds), and count the rows to move (a scan of half the
-  source table); then the copier starts at 10,000 rows/s.
+  in flight on that shard and holds new ones back until it commits, a few milliseconds), and estimate the rows to move from the
+  source's statistics; then the copier starts at a fifth of the time.
 - Until the copier is past a moving dialog, its reads merge two shards and its sends with a clientMessageId look on the
   source first: extra queries on a service whose event loop the steady mix already keeps busy most of the time. Both
   Postgres servers also work for the copier, on the same ${r.machine.cores} cores as the live load, the service and the load generator.
 - The throttle judges the p99 the service measures itself, from when it has read a request. Time a request waits before
   that (the event loop busy with others) is not in it, while the bench counts latency from each request's scheduled
-  start: the queueing the bench sees most is the part the throttle cannot.
+  start; the event loop's busy share stands in for that queue, which shows as a loop busy nearly all of the time.
 - Verification compares a checksum per chunk of rows older than the job, computed by each Postgres, and reads only the rows
   written around the job (or a chunk whose checksums differ) into the service; cleanup deletes by key range.
 - Every instance samples every shard's size each 5 s for \`GET /admin/shards\`: Postgres' statistics, plus an exact count

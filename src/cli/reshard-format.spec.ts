@@ -83,7 +83,7 @@ describe('progressLine', () => {
 
   it('leaves out what is not measured yet', () => {
     expect(sut(job({ copied: 0, rate: null, etaSeconds: null }))).toBe('copy: 0/5000 rows');
-    expect(sut(job({ copied: 0, total: null, rate: null, etaSeconds: null }))).toBe('copy: counting the rows to copy');
+    expect(sut(job({ copied: 0, total: null, rate: null, etaSeconds: null }))).toBe('copy: estimating the rows to copy');
   });
 
   it('does not claim a rate once the copy is over', () => {

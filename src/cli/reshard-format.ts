@@ -88,7 +88,7 @@ export function progressFigures(job: ReshardJob): string {
 
 /** The plain-log progress line, e.g. `copy: 1200/5000 rows, 830 rows/s, eta 5 s`. */
 export function progressLine(job: ReshardJob): string {
-  if (job.phase === 'copy' && job.total === null) return 'copy: counting the rows to copy';
+  if (job.phase === 'copy' && job.total === null) return 'copy: estimating the rows to copy';
   return `${job.phase}: ${progressFigures(job)}`;
 }
 

@@ -1,5 +1,5 @@
 import { freshRing, midpointSplit, planRingChange, Ring } from '../ring';
-import { copyPlan, CopyThrottle, nextCopyRate } from './reshard-steps';
+import { BatchPacer, copyPlan, LiveSignal, MIN_DUTY, nextDuty, Throttle } from './reshard-steps';
 
 describe('copyPlan', () => {
   it('cuts a split of the two-shard ring into one SQL range', () => {
@@ -27,47 +27,101 @@ describe('copyPlan', () => {
   });
 });
 
-describe('nextCopyRate', () => {
-  it('halves while live p99 is over target, down to a fortieth of the cap (at least 100 rows/s, at most the cap)', () => {
-    expect(nextCopyRate(8000, 250, 100, 10000)).toBe(4000);
-    expect(nextCopyRate(300, 250, 100, 10000)).toBe(250);
-    expect(nextCopyRate(150, 250, 100, 2000)).toBe(100);
-    expect(nextCopyRate(50, 250, 100, 50)).toBe(50);
+const signal = (p99: number | null, loopBusy = 0.3, others: { serving?: number; strained?: string[] } = {}): LiveSignal => ({
+  p99,
+  loopBusy,
+  othersServing: others.serving ?? 0,
+  strainedElsewhere: others.strained ?? [],
+});
+
+describe('nextDuty', () => {
+  it('halves while live p99 is over target, down to MIN_DUTY', () => {
+    expect(nextDuty(0.8, signal(250), 100)).toBe(0.4);
+    expect(nextDuty(0.08, signal(250), 100)).toBe(MIN_DUTY);
+    expect(nextDuty(MIN_DUTY, signal(250), 100)).toBe(MIN_DUTY);
   });
 
-  it('recovers by a quarter per judgement up to the cap while latency is fine', () => {
-    expect(nextCopyRate(4000, 20, 100, 10000)).toBe(5000);
-    expect(nextCopyRate(9000, 20, 100, 10000)).toBe(10000);
+  it('halves while the event loop is saturated, even with p99 under target', () => {
+    expect(nextDuty(0.8, signal(20, 0.95), 100)).toBe(0.4);
+    expect(nextDuty(0.8, signal(20, 0.85), 100)).toBe(1);
   });
 
-  it('doubles when there is no live traffic to judge by', () => {
-    expect(nextCopyRate(10_000, null, 100, 200_000)).toBe(20_000);
-    expect(nextCopyRate(150_000, null, 100, 200_000)).toBe(200_000);
+  it('halves while another instance is over its own target, even with none of its own traffic here', () => {
+    expect(nextDuty(0.8, signal(20, 0.3, { serving: 2, strained: ['b'] }), 100)).toBe(0.4);
+    expect(nextDuty(0.8, signal(null, 0, { serving: 1, strained: ['b'] }), 100)).toBe(0.4);
+  });
+
+  it('grows by a quarter per judgement up to all of the time while live traffic anywhere is fine', () => {
+    expect(nextDuty(0.4, signal(20), 100)).toBe(0.5);
+    expect(nextDuty(0.9, signal(20), 100)).toBe(1);
+    expect(nextDuty(0.4, signal(null, 0, { serving: 1 }), 100)).toBe(0.5);
+  });
+
+  it('doubles when no instance has live traffic to judge by, whatever the event loop does', () => {
+    expect(nextDuty(0.2, signal(null, 0.99), 100)).toBe(0.4);
+    expect(nextDuty(0.7, signal(null), 100)).toBe(1);
   });
 });
 
-describe('CopyThrottle', () => {
-  it('sizes batches to a tenth of a second of its rate, within the configured batch', () => {
-    const throttle = new CopyThrottle(200_000, 5000, 20);
-    expect(throttle.rate).toBe(10_000);
-    expect(throttle.batchSize()).toBe(1000);
-    throttle.rate = 200_000;
-    expect(throttle.batchSize()).toBe(5000);
-    throttle.rate = 20_000;
-    expect(throttle.batchSize()).toBe(2000);
-    throttle.rate = 100;
-    expect(throttle.batchSize()).toBe(100);
-    expect(new CopyThrottle(100, 10, 20).batchSize()).toBe(10);
+describe('Throttle and BatchPacer', () => {
+  const quiet = signal(10, 0.2);
+  const slow = signal(500, 0.2);
+
+  it('starts at all of the time with no live traffic anywhere, at a fifth of it beside live traffic', () => {
+    expect(new Throttle(100, signal(null, 0)).duty).toBe(1);
+    expect(new Throttle(100, quiet).duty).toBe(0.2);
+    expect(new Throttle(100, signal(null, 0, { serving: 1 })).duty).toBe(0.2);
   });
 
-  it('judges the rate at most once a second, and paces batches to it', () => {
-    const throttle = new CopyThrottle(10_000, 5000, 20);
-    expect(throttle.after(1000, 40, 50, 10_000)).toBe(160); // halved to 5000 rows/s: 1000 rows take 200 ms
-    expect(throttle.rate).toBe(5000);
-    throttle.after(1000, 40, 50, 10_500); // too soon to judge again
-    expect(throttle.rate).toBe(5000);
-    throttle.after(1000, 40, 5, 11_000);
-    expect(throttle.rate).toBe(6250);
-    expect(throttle.after(100, 500, 5, 11_100)).toBe(0);
+  it('rests after a batch so that batches take the duty\'s share of the time', () => {
+    const throttle = new Throttle(100, quiet, 0);
+    throttle.duty = 0.25;
+    expect(throttle.rest(20)).toBe(60);
+    throttle.duty = 1;
+    expect(throttle.rest(20)).toBe(0);
+  });
+
+  it('judges at most once a second: a second slow batch within it does not halve again', () => {
+    const throttle = new Throttle(100, quiet, 0);
+    const pacer = new BatchPacer(throttle, 1_000_000, 5000);
+    pacer.after(100, 10, slow, 1000);
+    expect(throttle.duty).toBe(0.1);
+    pacer.after(100, 10, slow, 1500);
+    expect(throttle.duty).toBe(0.1);
+    pacer.after(100, 10, quiet, 2000);
+    expect(throttle.duty).toBe(0.125);
+  });
+
+  it('a batch slowed by a busy machine earns a longer rest, not a quicker next batch', () => {
+    const throttle = new Throttle(100, quiet, 0);
+    const pacer = new BatchPacer(throttle, 1_000_000, 5000);
+    // Duty 0.2: rest four times the batch's own time, however few rows it moved.
+    expect(pacer.after(1000, 50, quiet, 100)).toBe(200);
+    expect(pacer.after(1000, 400, quiet, 200)).toBe(1600);
+  });
+
+  it('keeps under the rows/s cap even at full duty', () => {
+    const throttle = new Throttle(100, signal(null, 0), 0);
+    const pacer = new BatchPacer(throttle, 10_000, 5000);
+    // 5000 rows at 10,000 rows/s take 500 ms: 100 ms of work, then 400 ms of rest.
+    expect(pacer.after(5000, 100, signal(null, 0), 100)).toBe(400);
+  });
+
+  it('sizes batches to about 100 ms of work beside live traffic and 250 ms alone, within the configured batch', () => {
+    const throttle = new Throttle(100, quiet, 0);
+    const pacer = new BatchPacer(throttle, 1_000_000, 50_000);
+    expect(pacer.size()).toBe(1000); // nothing measured yet
+    pacer.after(1000, 50, quiet, 100); // 20 rows per ms
+    expect(pacer.size()).toBe(2000);
+    throttle.duty = 1;
+    expect(pacer.size()).toBe(5000);
+    expect(new BatchPacer(throttle, 1_000_000, 10).size()).toBe(10);
+  });
+
+  it('never sizes a batch under its minimum, however slow batches were', () => {
+    const throttle = new Throttle(100, quiet, 0);
+    const pacer = new BatchPacer(throttle, 1_000_000, 5000);
+    pacer.after(1000, 2000, quiet, 100);
+    expect(pacer.size()).toBe(1000);
   });
 });

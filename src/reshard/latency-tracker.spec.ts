@@ -42,4 +42,36 @@ describe('LatencyTracker', () => {
     for (let i = 0; i < MAX_SAMPLES / 2; i++) tracker.record(7, now);
     near(tracker.p99(2000, now), 7);
   });
+
+  it("tells a saturated event loop from an idle one, renewed at most once a second", async () => {
+    const spinUntil = Date.now() + 300;
+    while (Date.now() < spinUntil);
+    const busy = tracker.loopBusy(Date.now() + 1000);
+    expect(busy).toBeGreaterThan(0.8);
+    // Within the same second the reading stays.
+    expect(tracker.loopBusy(Date.now() + 1000)).toBe(busy);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(tracker.loopBusy(Date.now() + 2000)).toBeLessThan(0.3);
+  });
+
+  it('is strained when p99 is over the target, never with too few requests to say', () => {
+    // A `now` before the tracker was made: the event loop's busy share reads 0.
+    const now = 1_000_000;
+    expect(tracker.strained(1, now)).toBe(false);
+    for (let i = 0; i < 100; i++) tracker.record(40, now);
+    expect(tracker.strained(10, now)).toBe(true);
+    expect(tracker.strained(500, now)).toBe(false);
+  });
+
+  it("fixes a job's target on the first ask: twice the p99 before it, at least 20 ms, or as configured", () => {
+    const now = Date.now();
+    for (let i = 0; i < 100; i++) tracker.record(30, now);
+    const first = tracker.targetFor('job-a', null);
+    expect(first.baselineMs).toBeGreaterThanOrEqual(30);
+    expect(first.targetMs).toBe(Math.round(2 * first.baselineMs!));
+    for (let i = 0; i < 1000; i++) tracker.record(900, now);
+    expect(tracker.targetFor('job-a', null)).toEqual(first);
+    expect(tracker.targetFor('job-b', 75).targetMs).toBe(75);
+    expect(new LatencyTracker().targetFor('job-c', null)).toEqual({ targetMs: 20, baselineMs: null });
+  });
 });

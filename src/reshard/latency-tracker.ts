@@ -1,10 +1,18 @@
-import { monitorEventLoopDelay, IntervalHistogram } from 'node:perf_hooks';
+import { EventLoopUtilization, monitorEventLoopDelay, IntervalHistogram, performance } from 'node:perf_hooks';
 import { Injectable, OnModuleDestroy } from '@nestjs/common';
 
 /** What the copier's throttle reacts to: the latest two seconds. */
 const WINDOW_MS = 2_000;
+/** How often the event loop's busy share is renewed. */
+const BUSY_WINDOW_MS = 1_000;
 /** How far back the baseline before a job looks. */
 export const BASELINE_MS = 10_000;
+/** Below this a p99 target would hold a job back on the jitter of an idle service. */
+const MIN_TARGET_MS = 20;
+/** Above this busy share the event loop is saturated, whatever latency requests show. */
+export const LOOP_SATURATED = 0.9;
+/** Reshard jobs whose targets are remembered; more than a few never run at once. */
+const TARGETS_KEPT = 8;
 /** The most recent requests kept; at a higher rate the windows hold only these. */
 export const MAX_SAMPLES = 50_000;
 
@@ -14,6 +22,12 @@ export const MAX_SAMPLES = 50_000;
  * latency starts when Fastify has read it; the time it waited before that, behind a busy
  * event loop, shows as event-loop delay, which is added in.
  */
+export interface JobTarget {
+  targetMs: number;
+  /** The p99 it was derived from; null with too few requests before the job (or when configured). */
+  baselineMs: number | null;
+}
+
 @Injectable()
 export class LatencyTracker implements OnModuleDestroy {
   // A ring of the latest requests: recording is O(1) and allocates nothing. (An array
@@ -25,6 +39,10 @@ export class LatencyTracker implements OnModuleDestroy {
   private readonly loop: IntervalHistogram = monitorEventLoopDelay({ resolution: 10 });
   private loopResetAt = Date.now();
   private loopP99Ms = 0;
+  private busySince: EventLoopUtilization = performance.eventLoopUtilization();
+  private busyAt = Date.now();
+  private busy = 0;
+  private readonly targets = new Map<string, JobTarget>();
 
   constructor() {
     this.loop.enable();
@@ -46,6 +64,44 @@ export class LatencyTracker implements OnModuleDestroy {
     if (recent.length < 20) return null;
     recent.sort((a, b) => a - b);
     return recent[Math.min(recent.length - 1, Math.floor(recent.length * 0.99))] + this.loopDelayP99(now);
+  }
+
+  /**
+   * The share of the last second or so that the event loop spent running code rather than
+   * waiting for I/O (0 to 1). Near 1 the service is saturated: requests wait in its sockets,
+   * where no request latency it measures can see them.
+   */
+  loopBusy(now = Date.now()): number {
+    if (now - this.busyAt >= BUSY_WINDOW_MS) {
+      const current = performance.eventLoopUtilization();
+      this.busy = performance.eventLoopUtilization(current, this.busySince).utilization;
+      this.busySince = current;
+      this.busyAt = now;
+    }
+    return this.busy;
+  }
+
+  /**
+   * The live p99 a reshard job keeps this instance under: `fixedMs` when configured, else
+   * twice the p99 of the 10 s before the first ask (when this instance first served the
+   * job's ring, or began to run it), at least 20 ms, so a reshard at most doubles the
+   * latency users see. Fixed per job from then on.
+   */
+  targetFor(jobId: string, fixedMs: number | null): JobTarget {
+    let target = this.targets.get(jobId);
+    if (target === undefined) {
+      const baselineMs = this.p99(BASELINE_MS);
+      target = { targetMs: fixedMs ?? Math.round(Math.max(MIN_TARGET_MS, 2 * (baselineMs ?? 0))), baselineMs };
+      this.targets.set(jobId, target);
+      if (this.targets.size > TARGETS_KEPT) this.targets.delete(this.targets.keys().next().value!);
+    }
+    return target;
+  }
+
+  /** Live traffic here suffers: p99 over the target, or a saturated event loop. False with too few requests to say. */
+  strained(targetMs: number, now = Date.now()): boolean {
+    const p99 = this.p99(WINDOW_MS, now);
+    return p99 !== null && (p99 > targetMs || this.loopBusy(now) > LOOP_SATURATED);
   }
 
   /** The event loop's p99 delay beyond its sampling interval, renewed once a window. */

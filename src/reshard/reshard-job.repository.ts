@@ -131,11 +131,15 @@ export class ReshardJobRepository {
   }
 
   /** The checkpoint and the count move together, so a resumed copy neither skips nor recounts rows. */
-  async checkpoint(id: string, checkpoint: Checkpoint, copiedDelta: number, rate: number): Promise<void> {
+  async checkpoint(id: string, checkpoint: Checkpoint, copiedDelta: number, rate: number | null): Promise<void> {
     await this.db.query(
       'UPDATE reshard_jobs SET checkpoint = $2, copied = copied + $3, rate = $4, updated_at = now() WHERE id = $1',
       [id, JSON.stringify(checkpoint), copiedDelta, rate],
     );
+  }
+
+  async settleTotal(id: string): Promise<void> {
+    await this.db.query('UPDATE reshard_jobs SET total = copied, updated_at = now() WHERE id = $1', [id]);
   }
 
   async setError(id: string, error: string | null): Promise<void> {

@@ -203,6 +203,7 @@ function ports(w: World, crashAt: number, calls: { n: number }, cancelAt?: numbe
           return true;
         }),
       setTotal: (_id, total) => step(() => void (w.job.total = String(total))),
+      settleTotal: () => step(() => void (w.job.total = w.job.copied)),
       checkpoint: (_id, checkpoint: Checkpoint, delta: number) =>
         step(() => {
           w.job.checkpoint = checkpoint;
@@ -233,7 +234,7 @@ function ports(w: World, crashAt: number, calls: { n: number }, cancelAt?: numbe
         }),
     },
     rows: {
-      count: async (shard, segment) => rowsOf(shard, segment).length,
+      estimate: async (shard, segment) => rowsOf(shard, segment).length,
       copyBatch: (from, to, segment, afterKey, limit) =>
         step(() => {
           const batch = rowsOf(from, segment).filter((r) => after(r, afterKey)).slice(0, limit);
@@ -273,13 +274,17 @@ function ports(w: World, crashAt: number, calls: { n: number }, cancelAt?: numbe
       setStatus: (name, status) => step(() => void (w.shards.get(name)!.status = status)),
       retire: async () => undefined,
     },
-    pacer: { p99: () => null, sleep: async () => undefined },
+    pacer: {
+      target: () => ({ targetMs: 100, baselineMs: null }),
+      live: async () => ({ p99: null, loopBusy: 0, othersServing: 0, strainedElsewhere: [] }),
+      sleep: async () => undefined,
+    },
     lease: { check: async () => undefined },
   };
 }
 
 const quiet = { log: () => undefined, warn: () => undefined, error: () => undefined };
-const settings = { batch: 4, maxRowsPerSec: 1_000_000, latencyTargetMs: 100 };
+const settings = { batch: 4, maxRowsPerSec: 1_000_000 };
 
 /** Drives the job as runners would: after a crash (or any error) a new runner takes it up. */
 async function runToEnd(w: World, crashAt: number, cancelAt?: number): Promise<{ crashed: boolean; steps: number }> {

@@ -3,7 +3,7 @@ import { Transition } from '../routing/router';
 import type { FullMessageRow } from '../messages/messages.repository';
 import { Checkpoint, JobRow, Verification, VersionKey } from './reshard-job.repository';
 import type { Key, CopiedBatch } from './shard-ops.repository';
-import { BASELINE_MS } from './latency-tracker';
+import { JobTarget, LOOP_SATURATED } from './latency-tracker';
 import { CLOCK_SKEW_MS, compareRows, uuidv7Floor } from './verify';
 import { ArcGrant, CANCELLABLE_PHASES, GRANTS, grantOrder, GrantStep, Phase, shardGrants, sides } from './workflow';
 
@@ -16,7 +16,9 @@ export interface JobStore {
   /** False when the job is not in `from`, or a cancel came first on the way to cutover. */
   setPhase(id: string, from: Phase, to: Phase, extra?: { verification?: Verification; error?: string | null }): Promise<boolean>;
   setTotal(id: string, total: number): Promise<void>;
-  checkpoint(id: string, checkpoint: Checkpoint, copiedDelta: number, rate: number): Promise<void>;
+  checkpoint(id: string, checkpoint: Checkpoint, copiedDelta: number, rate: number | null): Promise<void>;
+  /** The copy is done: `total` becomes the rows it copied. */
+  settleTotal(id: string): Promise<void>;
   setError(id: string, error: string | null): Promise<void>;
   cancelRequested(id: string): Promise<boolean>;
 }
@@ -38,7 +40,8 @@ export interface ArcStore {
 }
 
 export interface RowMover {
-  count(shard: string, segment: Segment): Promise<number>;
+  /** About how many rows a segment holds, from the shard's statistics: no scan. */
+  estimate(shard: string, segment: Segment): Promise<number>;
   copyBatch(from: string, to: string, segment: Segment, after: Key | null, limit: number): Promise<CopiedBatch>;
   chunkEnd(shard: string, segment: Segment, after: Key | null, size: number): Promise<Key | null>;
   digest(shard: string, segment: Segment, after: Key | null, upTo: Key | null, before: string): Promise<{ rows: number; digest: string | null }>;
@@ -56,8 +59,10 @@ export interface ShardDirectory {
 }
 
 export interface Pacer {
-  /** Live p99 in ms over the recent window (or `windowMs`), null with too few requests. */
-  p99(windowMs?: number): number | null;
+  /** The live p99 this instance keeps under during the job, fixed when first asked. */
+  target(jobId: string): JobTarget;
+  /** What live traffic feels now, here and on the other instances (as of their heartbeats, read at most once a second). */
+  live(): Promise<LiveSignal>;
   sleep(ms: number): Promise<void>;
 }
 
@@ -81,8 +86,6 @@ export interface ReshardPorts {
 export interface ReshardSettings {
   batch: number;
   maxRowsPerSec: number;
-  /** null: twice the p99 before the copy began. */
-  latencyTargetMs: number | null;
 }
 
 export interface StepLog {
@@ -103,55 +106,112 @@ export function copyPlan(moved: MovedArc[]): PlanStep[] {
   return moved.flatMap((arc) => arcSegments(arc).map((segment) => ({ source: arc.source, target: arc.target, segment })));
 }
 
-/**
- * Halves the copy rate while live p99 is over target, and recovers it gently after. Never
- * under a fortieth of the cap: the transition itself (merged reads of two shards) raises
- * p99 whatever the copy does, and a job must still finish in bounded time. With no live
- * traffic to protect (too few requests to judge) it doubles, so an idle copy soon runs at
- * the cap.
- */
-export function nextCopyRate(rate: number, p99: number | null, targetMs: number, maxRate: number): number {
-  if (p99 === null) return Math.min(maxRate, rate * 2);
-  if (p99 > targetMs) return Math.min(maxRate, Math.max(100, maxRate / 40, rate / 2));
-  return Math.min(maxRate, rate * 1.25);
+/** What live traffic feels now: the pace's input. */
+export interface LiveSignal {
+  /** This instance's requests' p99 over the last seconds plus the event loop's delay, ms; null with too few requests to judge. */
+  p99: number | null;
+  /** This instance's event loop's busy share over the last second, 0 to 1. */
+  loopBusy: number;
+  /** Other live instances with requests to judge by, as of their latest heartbeats. */
+  othersServing: number;
+  /** Other live instances over their own targets (see LatencyTracker.strained). */
+  strainedElsewhere: string[];
 }
 
-// The rate is judged at most this often, so each change can show in the live p99 before the next.
-const JUDGE_EVERY_MS = 1_000;
-const START_RATE = 10_000;
+/** The least share of time a job's batches get, whatever live traffic feels: a job always ends. */
+export const MIN_DUTY = 0.05;
+/** The duty a job starts with beside live traffic: the first batches also warm caches and plans. */
+const START_DUTY = 0.2;
+
+/** No live traffic anywhere: nothing for the job to give way to. */
+function idle(live: LiveSignal): boolean {
+  return live.p99 === null && live.othersServing === 0;
+}
 
 /**
- * Paces the copier: it starts at 10,000 rows/s (or the cap, if lower) and grows by a quarter
- * a second while live p99 allows. A batch holds about a tenth of a second of the current rate (within
- * RESHARD_BATCH), so a throttled copier works in small bursts that live requests hardly
- * queue behind, rather than in big ones with long pauses between.
+ * The next duty: the share of wall time the job's batches may take. Halved while live p99
+ * here is over target, the event loop here is saturated, or another instance reports the
+ * same of itself; grown by a quarter while all is fine; doubled with no live traffic
+ * anywhere. Never under MIN_DUTY: the transition itself (merged reads of two shards) can
+ * hold p99 over target whatever the job does.
  */
-export class CopyThrottle {
-  rate: number;
-  private judgedAt = 0;
+export function nextDuty(duty: number, live: LiveSignal, targetMs: number): number {
+  const strainedHere = live.p99 !== null && (live.p99 > targetMs || live.loopBusy > LOOP_SATURATED);
+  if (strainedHere || live.strainedElsewhere.length > 0) return Math.max(MIN_DUTY, duty / 2);
+  if (idle(live)) return Math.min(1, duty * 2);
+  return Math.min(1, duty * 1.25);
+}
+
+// The duty is judged at most this often, so each change can show in live p99 before the next.
+const JUDGE_EVERY_MS = 1_000;
+
+/**
+ * How much of the machine a job may take, as a duty: after a batch that took t ms the job
+ * rests t × (1 − duty) / duty ms. A duty is a share of time, so one learned while copying
+ * holds for verification and cleanup too, whatever each costs per row; and a batch slowed by
+ * a busy machine earns a longer rest, where a rows/s pace would go on at once.
+ */
+export class Throttle {
+  duty: number;
+  private judgedAt: number;
 
   constructor(
-    private readonly maxRate: number,
-    private readonly maxBatch: number,
     readonly targetMs: number,
-    startRate = START_RATE,
+    live: LiveSignal,
+    now = Date.now(),
   ) {
-    // A slow start: the first batches also warm the target's caches and plans, and the live
-    // p99 shows what the copy costs only after a second or two.
-    this.rate = Math.min(maxRate, startRate);
+    this.duty = idle(live) ? 1 : START_DUTY;
+    this.judgedAt = now;
   }
 
-  batchSize(): number {
-    return Math.min(this.maxBatch, Math.max(100, Math.round(this.rate / 10)));
+  judge(live: LiveSignal, now = Date.now()): void {
+    if (now - this.judgedAt < JUDGE_EVERY_MS) return;
+    this.duty = nextDuty(this.duty, live, this.targetMs);
+    this.judgedAt = now;
   }
 
-  /** After a batch: adjusts the rate to live p99 (once a second at most); returns the pause before the next. */
-  after(rows: number, spentMs: number, p99: number | null, now = Date.now()): number {
-    if (now - this.judgedAt >= JUDGE_EVERY_MS) {
-      this.rate = nextCopyRate(this.rate, p99, this.targetMs, this.maxRate);
-      this.judgedAt = now;
-    }
-    return Math.max(0, (rows / this.rate) * 1000 - spentMs);
+  /** The rest after a batch that took `spentMs`. */
+  rest(spentMs: number): number {
+    return (spentMs * (1 - this.duty)) / this.duty;
+  }
+}
+
+// Batches aim at about this much work, more when nothing live waits. Not less than
+// MIN_BATCH rows: on a busy machine a batch's time is mostly its round trips waiting their
+// turn, so sizing small batches by their time only shrank them further, to a crawl.
+const LIVE_BATCH_MS = 100;
+const IDLE_BATCH_MS = 250;
+const MIN_BATCH = 1000;
+
+/**
+ * Sizes one walk's batches to a time budget from the rows per ms its batches achieve, and
+ * keeps it under a rows/s cap; the throttle's duty decides the rest between batches. A live
+ * request does not wait for a whole batch: the batch's statements share the cores with it,
+ * so what it feels is the share of time the job takes, which the duty bounds.
+ */
+export class BatchPacer {
+  private rowsPerMs: number | null = null;
+
+  constructor(
+    private readonly throttle: Throttle,
+    private readonly maxRowsPerSec: number,
+    private readonly maxBatch: number,
+    private readonly minBatch = MIN_BATCH,
+  ) {}
+
+  size(): number {
+    const budgetMs = this.throttle.duty >= 1 ? IDLE_BATCH_MS : LIVE_BATCH_MS;
+    // The first batch, with no measure yet, is small.
+    const rows = this.rowsPerMs === null ? this.minBatch : Math.round(this.rowsPerMs * budgetMs);
+    return Math.max(1, Math.min(this.maxBatch, Math.max(this.minBatch, rows)));
+  }
+
+  /** After a batch: learns its speed, lets the throttle judge, and returns the rest before the next. */
+  after(rows: number, spentMs: number, live: LiveSignal, now = Date.now()): number {
+    const speed = rows / Math.max(1, spentMs);
+    this.rowsPerMs = this.rowsPerMs === null ? speed : 0.7 * this.rowsPerMs + 0.3 * speed;
+    this.throttle.judge(live, now);
+    return Math.max(this.throttle.rest(spentMs), (rows / this.maxRowsPerSec) * 1000 - spentMs, 0);
   }
 }
 
@@ -167,8 +227,6 @@ interface RangeWalk {
 const LIST_LIMIT = 100;
 // Verification compares checksums of chunks this many copy batches long.
 const VERIFY_CHUNK_BATCHES = 5;
-// Below this a p99 target would throttle the copier on the jitter of an idle service.
-const MIN_LATENCY_TARGET_MS = 20;
 
 /**
  * Drives one reshard job through the workflow (src/reshard/workflow.ts): prepare → copy →
@@ -176,21 +234,21 @@ const MIN_LATENCY_TARGET_MS = 20;
  * to run again, so a runner that resumes after a crash at any point finishes the job.
  */
 export class ReshardSteps {
-  /** Each job's live p99 target, fixed when its copy begins and kept across retries of the job. */
-  private readonly latencyTargets: Map<string, number>;
+  /** Each job's throttle, made when the job first runs here and kept across retries of it. */
+  private readonly throttles: Map<string, Throttle>;
 
   constructor(
     private readonly p: ReshardPorts,
     private readonly settings: ReshardSettings,
     private readonly log: StepLog,
-    latencyTargets?: Map<string, number>,
+    throttles?: Map<string, Throttle>,
   ) {
-    this.latencyTargets = latencyTargets ?? new Map();
+    this.throttles = throttles ?? new Map();
   }
 
-  /** The same steps (and remembered latency targets) under one run's lease. */
+  /** The same steps (and remembered throttles) under one run's lease. */
   withLease(lease: Lease): ReshardSteps {
-    return new ReshardSteps({ ...this.p, lease }, this.settings, this.log, this.latencyTargets);
+    return new ReshardSteps({ ...this.p, lease }, this.settings, this.log, this.throttles);
   }
 
   async drive(jobId: string): Promise<void> {
@@ -253,6 +311,8 @@ export class ReshardSteps {
   // ---- prepare: the target exists and is migrated; every instance reads it before anyone writes there
 
   private async prepare(job: JobRow): Promise<void> {
+    // The throttle measures the baseline p99 now, before the job's own work can move it.
+    await this.throttle(job);
     await this.p.shards.ensureTarget(job.target);
     await this.grant(job, 'prepare');
     const version = await this.publish(job, 'prepare', job.old_points, { jobId: job.id, mode: 'write-source', moved: job.moved }, 'reshard prepare: reads merge the target');
@@ -263,8 +323,6 @@ export class ReshardSteps {
   // ---- copy: the target takes the writes, the source only serves merged reads, then its rows stream across
 
   private async copy(job: JobRow): Promise<void> {
-    // Measured before this job's own work can move it.
-    const latencyTarget = this.latencyTarget(job);
     // The source stops taking writes before the target starts (see grantOrder): when this
     // returns, every write the source accepted has committed, so the copy below sees it.
     await this.grant(job, 'copy');
@@ -273,17 +331,18 @@ export class ReshardSteps {
     await this.awaitInstances(version, job.id);
     const plan = copyPlan(job.moved);
     if (job.total === null) {
+      // An estimate for progress and ETA: an exact count would scan half the source, on a
+      // busy shard, for a number the copy itself establishes.
       let total = 0;
-      for (const step of plan) total += await this.p.rows.count(step.source, step.segment);
+      for (const step of plan) total += await this.p.rows.estimate(step.source, step.segment);
       await this.p.jobs.setTotal(job.id, total);
     }
-    const throttle = new CopyThrottle(this.settings.maxRowsPerSec, this.settings.batch, latencyTarget);
-    let reportedRate = throttle.rate;
+    const pacer = new BatchPacer(await this.throttle(job), this.settings.maxRowsPerSec, this.settings.batch);
     const window: Array<{ at: number; rows: number }> = [];
     for (let i = job.checkpoint?.segment ?? 0; i < plan.length; i++) {
       const step = plan[i];
       const resumeAt: Key | null = job.checkpoint && job.checkpoint.segment === i ? { hash: job.checkpoint.hash, id: job.checkpoint.id } : null;
-      await this.pacedRange(job, throttle, resumeAt, true, {
+      await this.pacedRange(job, 'copy', pacer, resumeAt, true, {
         batch: (after, size) => this.p.rows.copyBatch(step.source, step.target, step.segment, after, size),
         done: async (rows, last) => {
           this.p.onRowsCopied?.(step.target, rows);
@@ -291,72 +350,81 @@ export class ReshardSteps {
           window.push({ at: now, rows });
           while (window.length > 1 && window[0].at < now - 5000) window.shift();
           const span = Math.max(1, now - window[0].at);
-          const observed = window.length > 1 ? (window.slice(1).reduce((n, w) => n + w.rows, 0) * 1000) / span : throttle.rate;
-          await this.p.jobs.checkpoint(job.id, { segment: i, ...last }, rows, Math.round(observed));
-          if (throttle.rate <= reportedRate / 4 || throttle.rate >= reportedRate * 4) {
-            const p99 = this.p.pacer.p99();
-            this.log.log(`reshard ${job.id}: copy rate now ${Math.round(throttle.rate)} rows/s (live p99 ${p99 === null ? '–' : Math.round(p99)} ms, target ${latencyTarget} ms)`);
-            reportedRate = throttle.rate;
-          }
+          const observed = window.length > 1 ? (window.slice(1).reduce((n, w) => n + w.rows, 0) * 1000) / span : null;
+          await this.p.jobs.checkpoint(job.id, { segment: i, ...last }, rows, observed === null ? null : Math.round(observed));
         },
       });
       // The next segment starts from its beginning.
       job.checkpoint = null;
     }
+    await this.p.jobs.settleTotal(job.id);
   }
 
   /**
    * The one paced walk over a key range that copy, verify, cleanup and cancel share: `batch`
    * handles about `size` rows after a key and returns how many and the last key (null when
-   * the range is done); the throttle spaces batches to the rate live p99 allows. Between
-   * batches it checks that this instance still holds the job, and (`cancellable`) for a cancel.
+   * the range is done); the pacer sizes batches and rests between them as live traffic allows.
+   * Between batches it checks that this instance still holds the job, and (`cancellable`) for a cancel.
    */
-  private async pacedRange(job: JobRow, throttle: CopyThrottle, start: Key | null, cancellable: boolean, walk: RangeWalk): Promise<void> {
+  private async pacedRange(job: JobRow, work: string, pacer: BatchPacer, start: Key | null, cancellable: boolean, walk: RangeWalk): Promise<void> {
+    const throttle = await this.throttle(job);
+    let reported = throttle.duty;
     let after = start;
     for (;;) {
       await this.p.lease.check();
       if (cancellable && (await this.p.jobs.cancelRequested(job.id))) throw new Cancelled();
       const started = Date.now();
-      const { rows, last } = await walk.batch(after, throttle.batchSize());
+      const { rows, last } = await walk.batch(after, pacer.size());
       if (!last) return;
       after = last;
       await walk.done?.(rows, last);
-      const pause = throttle.after(rows, Date.now() - started, this.p.pacer.p99());
-      if (pause > 0) await this.p.pacer.sleep(pause);
+      const live = await this.p.pacer.live();
+      const rest = pacer.after(rows, Date.now() - started, live);
+      if (throttle.duty <= reported / 4 || throttle.duty >= Math.min(1, reported * 4)) {
+        if (throttle.duty !== reported) {
+          const p99 = live.p99 === null ? 'too few requests' : `${Math.round(live.p99)} ms`;
+          const elsewhere = live.strainedElsewhere.length ? `; over target on ${live.strainedElsewhere.join(', ')}` : '';
+          this.log.log(
+            `reshard ${job.id}: ${work} now takes ${Math.round(throttle.duty * 100)} % of the time ` +
+              `(live p99 ${p99}, target ${throttle.targetMs} ms; event loop ${Math.round(live.loopBusy * 100)} % busy${elsewhere})`,
+          );
+        }
+        reported = throttle.duty;
+      }
+      if (rest > 0) await this.p.pacer.sleep(rest);
     }
   }
 
-  /**
-   * The live p99 the copier keeps under: as configured, or by default twice what it was
-   * just before the job, so a reshard at most doubles the latency users see.
-   */
-  private latencyTarget(job: JobRow): number {
-    if (this.settings.latencyTargetMs !== null) return this.settings.latencyTargetMs;
-    let target = this.latencyTargets.get(job.id);
-    if (target === undefined) {
-      const before = this.p.pacer.p99(BASELINE_MS);
-      target = Math.round(Math.max(MIN_LATENCY_TARGET_MS, 2 * (before ?? 0)));
-      this.latencyTargets.set(job.id, target);
-      this.log.log(`reshard ${job.id}: copy and verify keep live p99 under ${target} ms (p99 before: ${before === null ? 'too few requests' : `${before.toFixed(1)} ms`})`);
+  /** The job's throttle, made when it first runs here and kept across retries. */
+  private async throttle(job: JobRow): Promise<Throttle> {
+    let throttle = this.throttles.get(job.id);
+    if (throttle === undefined) {
+      const { targetMs, baselineMs } = this.p.pacer.target(job.id);
+      throttle = new Throttle(targetMs, await this.p.pacer.live());
+      this.throttles.set(job.id, throttle);
+      this.log.log(
+        `reshard ${job.id}: copy, verify and cleanup keep live p99 under ${targetMs} ms here, and each instance under its own target ` +
+          `(p99 before: ${baselineMs === null ? 'too few requests' : `${baselineMs.toFixed(1)} ms`})`,
+      );
     }
-    return target;
+    return throttle;
   }
 
   // ---- verify: chunk by chunk, every source row is on the target and unchanged unless edited there
 
   private async verify(job: JobRow): Promise<Verification> {
-    // Paced like the copy, in rows checked: a checksum costs each Postgres less per row than a merge.
-    const throttle = new CopyThrottle(
+    // Capped in rows checked: a checksum costs each Postgres less per row than a merge.
+    const pacer = new BatchPacer(
+      await this.throttle(job),
       VERIFY_CHUNK_BATCHES * this.settings.maxRowsPerSec,
       VERIFY_CHUNK_BATCHES * Math.max(this.settings.batch, 1000),
-      this.latencyTarget(job),
-      VERIFY_CHUNK_BATCHES * START_RATE,
+      VERIFY_CHUNK_BATCHES * MIN_BATCH,
     );
     const result: Verification = { passed: true, checked: 0, missing: [], changed: [], extra: [], differences: 0 };
     // Rows older than this were all on the source before the job began; they must match exactly.
     const recent = uuidv7Floor(job.created_at.getTime() - CLOCK_SKEW_MS);
     for (const step of copyPlan(job.moved)) {
-      await this.pacedRange(job, throttle, null, true, {
+      await this.pacedRange(job, 'verify', pacer, null, true, {
         batch: async (after, size) => {
           const end = await this.p.rows.chunkEnd(step.source, step.segment, after, size);
           const [source, target] = await Promise.all([step.source, step.target].map((s) => this.p.rows.digest(s, step.segment, after, end, recent)));
@@ -407,13 +475,13 @@ export class ReshardSteps {
 
   /** Deletes a segment's rows from a shard in batches, paced like the copy. */
   private async deleteSegment(job: JobRow, shard: string, segment: Segment): Promise<void> {
-    await this.pacedRange(job, this.throttle(job), null, false, {
+    await this.pacedRange(job, 'cleanup', await this.rowPacer(job), null, false, {
       batch: async (after, size) => ({ rows: size, last: await this.p.rows.deleteBatch(shard, segment, after, size) }),
     });
   }
 
-  private throttle(job: JobRow): CopyThrottle {
-    return new CopyThrottle(this.settings.maxRowsPerSec, this.settings.batch, this.latencyTarget(job));
+  private async rowPacer(job: JobRow): Promise<BatchPacer> {
+    return new BatchPacer(await this.throttle(job), this.settings.maxRowsPerSec, this.settings.batch);
   }
 
   private async retire(name: string): Promise<void> {
@@ -444,7 +512,7 @@ export class ReshardSteps {
       await this.awaitInstances(version);
       // Everything written to the target during the job goes back, by the merge rule.
       for (const step of plan) {
-        await this.pacedRange(job, this.throttle(job), null, false, {
+        await this.pacedRange(job, 'cancel', await this.rowPacer(job), null, false, {
           batch: (after, size) => this.p.rows.copyBatch(step.target, step.source, step.segment, after, size),
         });
       }

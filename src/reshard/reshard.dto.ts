@@ -65,7 +65,12 @@ export class ReshardJobDto {
   @ApiProperty() target: string;
   @ApiProperty({ enum: PHASES }) phase: Phase;
   @ApiProperty() copied: number;
-  @ApiProperty({ nullable: true, type: Number }) total: number | null;
+  @ApiProperty({
+    nullable: true,
+    type: Number,
+    description: "rows to copy: the source's estimate during the copy (exact under 100,000 rows), the rows copied once it is done",
+  })
+  total: number | null;
   @ApiProperty({ nullable: true, type: Number, description: 'rows copied per second, recently' }) rate: number | null;
   @ApiProperty({ nullable: true, type: Number }) etaSeconds: number | null;
   @ApiProperty({ nullable: true, type: VerificationDto }) verification: VerificationDto | null;

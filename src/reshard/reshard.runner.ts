@@ -19,6 +19,7 @@ class Stopping extends Error {}
 
 const LOCK_CLASS = 7_240_002;
 const SCAN_EVERY_MS = 2_000;
+const OTHERS_EVERY_MS = 1_000;
 
 /**
  * Runs reshard jobs in the service: finds the jobs some instance should drive, takes each
@@ -33,6 +34,9 @@ export class ReshardRunner implements OnApplicationBootstrap, OnApplicationShutd
   private readonly steps: ReshardSteps;
   private timer?: NodeJS.Timeout;
   private stopping = false;
+  /** The other instances' strain, as of their heartbeats; read at most once a second while a job runs. */
+  private others: { othersServing: number; strainedElsewhere: string[] } = { othersServing: 0, strainedElsewhere: [] };
+  private othersAt = 0;
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: ResolvedConfig,
@@ -80,11 +84,15 @@ export class ReshardRunner implements OnApplicationBootstrap, OnApplicationShutd
             await provisioner?.retire(name);
           },
         },
-        pacer: { p99: (windowMs) => latency.p99(windowMs), sleep },
+        pacer: {
+          target: (jobId) => latency.targetFor(jobId, config.reshardLatencyTargetMs),
+          live: async () => ({ p99: latency.p99(), loopBusy: latency.loopBusy(), ...(await this.elsewhere()) }),
+          sleep,
+        },
         lease: { check: () => Promise.reject(new Error('no lease: the runner drives jobs only under their lock')) },
         onRowsCopied: (target, rows) => metrics.rowsCopied.inc({ target }, rows),
       },
-      { batch: config.reshardBatch, maxRowsPerSec: config.reshardMaxRowsPerSec, latencyTargetMs: config.reshardLatencyTargetMs },
+      { batch: config.reshardBatch, maxRowsPerSec: config.reshardMaxRowsPerSec },
       this.logger,
     );
   }
@@ -140,6 +148,20 @@ export class ReshardRunner implements OnApplicationBootstrap, OnApplicationShutd
     } finally {
       await lock.end().catch(() => undefined);
     }
+  }
+
+  private async elsewhere(): Promise<{ othersServing: number; strainedElsewhere: string[] }> {
+    if (Date.now() - this.othersAt >= OTHERS_EVERY_MS) {
+      this.othersAt = Date.now();
+      try {
+        const others = await this.rings.othersStrain(this.ring.instanceId);
+        this.others = { othersServing: others.filter((o) => o.p99 !== null).length, strainedElsewhere: others.filter((o) => o.strained).map((o) => o.id) };
+      } catch (err) {
+        // The job's own steps fail on the same dialogdb soon enough; meanwhile pace by what is known.
+        this.logger.warn(`reading the other instances' strain: ${(err as Error).message}`);
+      }
+    }
+    return this.others;
   }
 
   private async ensureTarget(name: string): Promise<void> {

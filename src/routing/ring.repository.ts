@@ -25,6 +25,12 @@ export interface InstanceRow {
   lease_ms: number;
 }
 
+/** An instance's live p99 (null with too few requests) and whether it is over its reshard target. */
+export interface InstanceStrain {
+  p99: number | null;
+  strained: boolean;
+}
+
 export const RING_CHANNEL = 'ring_changed';
 
 /** The versioned ring, the shard registry and the instances' heartbeats, as stored in dialogdb. */
@@ -114,12 +120,23 @@ export class RingRepository {
   }
 
   /** Version 0: the instance is starting and serves nothing yet, but jobs already wait for it. */
-  async heartbeat(instanceId: string, version: number, leaseMs: number): Promise<void> {
+  async heartbeat(instanceId: string, version: number, leaseMs: number, live: InstanceStrain = { p99: null, strained: false }): Promise<void> {
     await this.db.query(
-      `INSERT INTO instances (id, ring_version, lease_ms) VALUES ($1, $2, $3)
-       ON CONFLICT (id) DO UPDATE SET ring_version = EXCLUDED.ring_version, lease_ms = EXCLUDED.lease_ms, heartbeat_at = now()`,
-      [instanceId, version, leaseMs],
+      `INSERT INTO instances (id, ring_version, lease_ms, live_p99_ms, strained) VALUES ($1, $2, $3, $4, $5)
+       ON CONFLICT (id) DO UPDATE SET ring_version = EXCLUDED.ring_version, lease_ms = EXCLUDED.lease_ms,
+         live_p99_ms = EXCLUDED.live_p99_ms, strained = EXCLUDED.strained, heartbeat_at = now()`,
+      [instanceId, version, leaseMs, live.p99, live.strained],
     );
+  }
+
+  /** What live instances other than `self` reported with their latest heartbeat. */
+  async othersStrain(self: string): Promise<Array<InstanceStrain & { id: string }>> {
+    const rows = await this.db.query<{ id: string; live_p99_ms: number | null; strained: boolean }>(
+      `SELECT id, live_p99_ms, strained FROM instances
+       WHERE id <> $1 AND heartbeat_at > now() - make_interval(secs => 2 * lease_ms / 1000.0)`,
+      [self],
+    );
+    return rows.map((r) => ({ id: r.id, p99: r.live_p99_ms, strained: r.strained }));
   }
 
   async forgetInstance(instanceId: string): Promise<void> {

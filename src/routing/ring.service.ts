@@ -6,6 +6,7 @@ import { DomainErrorCode, DomainException } from '../common/domain.exception';
 import { Ring } from '../ring';
 import { MetricsService } from '../observability/metrics.service';
 import { ShardRegistry } from '../shards/shard-registry';
+import { LatencyTracker } from '../reshard/latency-tracker';
 import { RING_CHANNEL, RingRepository } from './ring.repository';
 import { Route, RingState, routeDialog } from './router';
 
@@ -25,12 +26,15 @@ export class RingService implements OnApplicationShutdown {
   private timers: NodeJS.Timeout[] = [];
   private listener: Client | null = null;
   private stopped = false;
+  /** The latest reshard job whose ring this instance served: its heartbeat says whether live traffic here suffers from it. */
+  private strainJob: string | null = null;
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: ResolvedConfig,
     private readonly repo: RingRepository,
     private readonly registry: ShardRegistry,
     metrics: MetricsService,
+    private readonly latency: LatencyTracker,
   ) {
     metrics.gauge('chat_ring_version', 'The ring version this instance serves', [], (g) => {
       if (this.state) g.set(this.state.version);
@@ -103,6 +107,11 @@ export class RingService implements OnApplicationShutdown {
       for (const shard of new Set(latest.transition?.moved.map((a) => a.target) ?? [])) {
         await this.registry.warm(shard, Math.ceil(this.config.shardPoolSize / 2));
       }
+      if (latest.transition && latest.transition.jobId !== this.strainJob) {
+        this.strainJob = latest.transition.jobId;
+        // The baseline is what this instance saw before it served the job's first ring.
+        this.latency.targetFor(this.strainJob, this.config.reshardLatencyTargetMs);
+      }
       const previous = this.state?.version;
       this.state = { version: latest.version, ring, transition: latest.transition };
       this.logger.log(
@@ -121,7 +130,9 @@ export class RingService implements OnApplicationShutdown {
   }
 
   private async heartbeat(): Promise<void> {
-    if (this.state && !this.stopped) await this.repo.heartbeat(this.instanceId, this.state.version, this.config.ringLeaseMs);
+    if (!this.state || this.stopped) return;
+    const strained = this.strainJob !== null && this.latency.strained(this.latency.targetFor(this.strainJob, this.config.reshardLatencyTargetMs).targetMs);
+    await this.repo.heartbeat(this.instanceId, this.state.version, this.config.ringLeaseMs, { p99: this.latency.p99(), strained });
   }
 
   private every(ms: number, task: () => Promise<unknown>): void {
