@@ -359,10 +359,10 @@ dialogdb. The pipe is one \`COPY\` into a scratch table: no merge, no per-batch 
 What holds the copier below the pipe:
 
 - **It gives way to live traffic.** Its pace is a duty: the share of wall time its batches may take (after a batch of
-  t ms it rests t × (1 − duty) / duty ms). Beside live traffic the duty starts at a fifth; once a second it halves while this
+  t ms it rests t × (1 − duty) / duty ms). Beside live traffic the duty starts at 5 %; once a second it halves while this
   instance's live p99 over the last 2 s (plus the event loop's p99 delay) is above its target (\`RESHARD_LATENCY_TARGET_MS\`,
   here ${target}), while this event loop is over 90 % busy, or while another instance reports the same of itself with its
-  heartbeat, down to 5 %; otherwise it grows by a quarter, and with no live traffic anywhere it doubles, up to all of the time.
+  heartbeat, down to 5 %; otherwise it grows by five points, and with no live traffic anywhere it doubles, up to all of the time.
   \`RESHARD_MAX_ROWS_PER_SEC=${r.service.reshardMaxRowsPerSec}\` caps it in rows. The copy ran beside ${n0(run.mixRate)} req/s of live load on the same
   ${r.machine.cores} cores as both Postgres servers, the service and the load generator, so every row copied takes CPU that
   live requests wait for; the throttle trades copy speed for the p99 target below.
@@ -446,7 +446,7 @@ What happens at those moments:
 - The job's first seconds publish two ring versions (every instance reloads its ring and opens half a pool to the target
   first), run the target's migrations, change the arcs the source and the target serve (each change waits for the writes
   in flight on that shard and holds new ones back until it commits, a few milliseconds), and estimate the rows to move from the
-  source's statistics; then the copier starts at a fifth of the time.
+  source's statistics; then the copier starts at 5 % of the time.
 - Until the copier is past a moving dialog, its reads merge two shards and its sends with a clientMessageId look on the
   source first: extra queries on a service whose event loop the steady mix already keeps busy most of the time. Both
   Postgres servers also work for the copier, on the same ${r.machine.cores} cores as the live load, the service and the load generator.

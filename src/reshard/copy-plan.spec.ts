@@ -43,7 +43,7 @@ describe('nextDuty', () => {
 
   it('halves while the event loop is saturated, even with p99 under target', () => {
     expect(nextDuty(0.8, signal(20, 0.95), 100)).toBe(0.4);
-    expect(nextDuty(0.8, signal(20, 0.85), 100)).toBe(1);
+    expect(nextDuty(0.8, signal(20, 0.85), 100)).toBeCloseTo(0.85);
   });
 
   it('halves while another instance is over its own target, even with none of its own traffic here', () => {
@@ -51,10 +51,10 @@ describe('nextDuty', () => {
     expect(nextDuty(0.8, signal(null, 0, { serving: 1, strained: ['b'] }), 100)).toBe(0.4);
   });
 
-  it('grows by a quarter per judgement up to all of the time while live traffic anywhere is fine', () => {
-    expect(nextDuty(0.4, signal(20), 100)).toBe(0.5);
-    expect(nextDuty(0.9, signal(20), 100)).toBe(1);
-    expect(nextDuty(0.4, signal(null, 0, { serving: 1 }), 100)).toBe(0.5);
+  it('grows by five points per judgement up to all of the time while live traffic anywhere is fine', () => {
+    expect(nextDuty(0.4, signal(20), 100)).toBeCloseTo(0.45);
+    expect(nextDuty(0.98, signal(20), 100)).toBe(1);
+    expect(nextDuty(0.4, signal(null, 0, { serving: 1 }), 100)).toBeCloseTo(0.45);
   });
 
   it('doubles when no instance has live traffic to judge by, whatever the event loop does', () => {
@@ -67,10 +67,10 @@ describe('Throttle and BatchPacer', () => {
   const quiet = signal(10, 0.2);
   const slow = signal(500, 0.2);
 
-  it('starts at all of the time with no live traffic anywhere, at a fifth of it beside live traffic', () => {
+  it('starts at all of the time with no live traffic anywhere, at the floor beside live traffic', () => {
     expect(new Throttle(100, signal(null, 0)).duty).toBe(1);
-    expect(new Throttle(100, quiet).duty).toBe(0.2);
-    expect(new Throttle(100, signal(null, 0, { serving: 1 })).duty).toBe(0.2);
+    expect(new Throttle(100, quiet).duty).toBe(MIN_DUTY);
+    expect(new Throttle(100, signal(null, 0, { serving: 1 })).duty).toBe(MIN_DUTY);
   });
 
   it('rests after a batch so that batches take the duty\'s share of the time', () => {
@@ -83,17 +83,19 @@ describe('Throttle and BatchPacer', () => {
 
   it('judges at most once a second: a second slow batch within it does not halve again', () => {
     const throttle = new Throttle(100, quiet, 0);
+    throttle.duty = 0.4;
     const pacer = new BatchPacer(throttle, 1_000_000, 5000);
     pacer.after(100, 10, slow, 1000);
-    expect(throttle.duty).toBe(0.1);
+    expect(throttle.duty).toBe(0.2);
     pacer.after(100, 10, slow, 1500);
-    expect(throttle.duty).toBe(0.1);
+    expect(throttle.duty).toBe(0.2);
     pacer.after(100, 10, quiet, 2000);
-    expect(throttle.duty).toBe(0.125);
+    expect(throttle.duty).toBeCloseTo(0.25);
   });
 
   it('a batch slowed by a busy machine earns a longer rest, not a quicker next batch', () => {
     const throttle = new Throttle(100, quiet, 0);
+    throttle.duty = 0.2;
     const pacer = new BatchPacer(throttle, 1_000_000, 5000);
     // Duty 0.2: rest four times the batch's own time, however few rows it moved.
     expect(pacer.after(1000, 50, quiet, 100)).toBe(200);

@@ -120,8 +120,8 @@ export interface LiveSignal {
 
 /** The least share of time a job's batches get, whatever live traffic feels: a job always ends. */
 export const MIN_DUTY = 0.05;
-/** The duty a job starts with beside live traffic: the first batches also warm caches and plans. */
-const START_DUTY = 0.2;
+/** What a fine second adds to the duty. Multiplied instead, it overshot from a few percent to all of the time in seconds. */
+const DUTY_STEP = 0.05;
 
 /** No live traffic anywhere: nothing for the job to give way to. */
 function idle(live: LiveSignal): boolean {
@@ -131,7 +131,7 @@ function idle(live: LiveSignal): boolean {
 /**
  * The next duty: the share of wall time the job's batches may take. Halved while live p99
  * here is over target, the event loop here is saturated, or another instance reports the
- * same of itself; grown by a quarter while all is fine; doubled with no live traffic
+ * same of itself; grown by five points while all is fine; doubled with no live traffic
  * anywhere. Never under MIN_DUTY: the transition itself (merged reads of two shards) can
  * hold p99 over target whatever the job does.
  */
@@ -139,7 +139,7 @@ export function nextDuty(duty: number, live: LiveSignal, targetMs: number): numb
   const strainedHere = live.p99 !== null && (live.p99 > targetMs || live.loopBusy > LOOP_SATURATED);
   if (strainedHere || live.strainedElsewhere.length > 0) return Math.max(MIN_DUTY, duty / 2);
   if (idle(live)) return Math.min(1, duty * 2);
-  return Math.min(1, duty * 1.25);
+  return Math.min(1, duty + DUTY_STEP);
 }
 
 // The duty is judged at most this often, so each change can show in live p99 before the next.
@@ -160,7 +160,9 @@ export class Throttle {
     live: LiveSignal,
     now = Date.now(),
   ) {
-    this.duty = idle(live) ? 1 : START_DUTY;
+    // Beside live traffic, from the floor: the job's first seconds (a new ring on every
+    // instance, merged reads, a cold target) already cost live requests more than later ones.
+    this.duty = idle(live) ? 1 : MIN_DUTY;
     this.judgedAt = now;
   }
 
@@ -369,6 +371,7 @@ export class ReshardSteps {
   private async pacedRange(job: JobRow, work: string, pacer: BatchPacer, start: Key | null, cancellable: boolean, walk: RangeWalk): Promise<void> {
     const throttle = await this.throttle(job);
     let reported = throttle.duty;
+    this.log.log(`reshard ${job.id}: ${work} starts at ${paceText(throttle, await this.p.pacer.live())}`);
     let after = start;
     for (;;) {
       await this.p.lease.check();
@@ -381,14 +384,7 @@ export class ReshardSteps {
       const live = await this.p.pacer.live();
       const rest = pacer.after(rows, Date.now() - started, live);
       if (throttle.duty <= reported / 4 || throttle.duty >= Math.min(1, reported * 4)) {
-        if (throttle.duty !== reported) {
-          const p99 = live.p99 === null ? 'too few requests' : `${Math.round(live.p99)} ms`;
-          const elsewhere = live.strainedElsewhere.length ? `; over target on ${live.strainedElsewhere.join(', ')}` : '';
-          this.log.log(
-            `reshard ${job.id}: ${work} now takes ${Math.round(throttle.duty * 100)} % of the time ` +
-              `(live p99 ${p99}, target ${throttle.targetMs} ms; event loop ${Math.round(live.loopBusy * 100)} % busy${elsewhere})`,
-          );
-        }
+        if (throttle.duty !== reported) this.log.log(`reshard ${job.id}: ${work} now takes ${paceText(throttle, live)}`);
         reported = throttle.duty;
       }
       if (rest > 0) await this.p.pacer.sleep(rest);
@@ -594,6 +590,13 @@ export class ReshardSteps {
       await this.p.pacer.sleep(100);
     }
   }
+}
+
+/** The duty and why, for the log: `5 % of the time (live p99 41 ms, target 20 ms; ...)`. */
+function paceText(throttle: Throttle, live: LiveSignal): string {
+  const p99 = live.p99 === null ? 'too few requests' : `${Math.round(live.p99)} ms`;
+  const elsewhere = live.strainedElsewhere.length ? `; over target on ${live.strainedElsewhere.join(', ')}` : '';
+  return `${Math.round(throttle.duty * 100)} % of the time (live p99 ${p99}, target ${throttle.targetMs} ms; event loop ${Math.round(live.loopBusy * 100)} % busy${elsewhere})`;
 }
 
 /** The ring version a job last published, or the one it started from: what its next publication expects. */
