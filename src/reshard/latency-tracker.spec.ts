@@ -1,4 +1,4 @@
-import { LatencyTracker, MAX_SAMPLES } from './latency-tracker';
+import { LatencyTracker, MAX_SAMPLES, strained } from './latency-tracker';
 
 describe('LatencyTracker', () => {
   let tracker: LatencyTracker;
@@ -54,13 +54,15 @@ describe('LatencyTracker', () => {
     expect(tracker.loopBusy(Date.now() + 2000)).toBeLessThan(0.3);
   });
 
-  it('is strained when p99 is over the target, never with too few requests to say', () => {
+  it('is strained when p99 is over the target or the event loop saturated, never with too few requests to say', () => {
     // A `now` before the tracker was made: the event loop's busy share reads 0.
     const now = 1_000_000;
-    expect(tracker.strained(1, now)).toBe(false);
+    expect(strained(tracker.live(now), 1)).toBe(false);
     for (let i = 0; i < 100; i++) tracker.record(40, now);
-    expect(tracker.strained(10, now)).toBe(true);
-    expect(tracker.strained(500, now)).toBe(false);
+    expect(strained(tracker.live(now), 10)).toBe(true);
+    expect(strained(tracker.live(now), 500)).toBe(false);
+    expect(strained({ p99: 40, loopBusy: 0.95 }, 500)).toBe(true);
+    expect(strained({ p99: null, loopBusy: 0.95 }, 500)).toBe(false);
   });
 
   it("fixes a job's target on the first ask: twice the p99 before it, at least 20 ms, or as configured", () => {

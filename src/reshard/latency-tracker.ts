@@ -10,7 +10,7 @@ export const BASELINE_MS = 10_000;
 /** Below this a p99 target would hold a job back on the jitter of an idle service. */
 const MIN_TARGET_MS = 20;
 /** Above this busy share the event loop is saturated, whatever latency requests show. */
-export const LOOP_SATURATED = 0.9;
+const LOOP_SATURATED = 0.9;
 /** Reshard jobs whose targets are remembered; more than a few never run at once. */
 const TARGETS_KEPT = 8;
 /** The most recent requests kept; at a higher rate the windows hold only these. */
@@ -22,6 +22,19 @@ export const MAX_SAMPLES = 50_000;
  * latency starts when Fastify has read it; the time it waited before that, behind a busy
  * event loop, shows as event-loop delay, which is added in.
  */
+/** What live traffic on one instance feels now. */
+export interface LiveNow {
+  /** Requests' p99 over the last 2 s plus the event loop's p99 delay, ms; null with too few requests to judge. */
+  p99: number | null;
+  /** The event loop's busy share over the last second, 0 to 1. */
+  loopBusy: number;
+}
+
+/** Live traffic suffers: p99 over the target, or a saturated event loop. False with too few requests to say. */
+export function strained(live: LiveNow, targetMs: number): boolean {
+  return live.p99 !== null && (live.p99 > targetMs || live.loopBusy > LOOP_SATURATED);
+}
+
 export interface JobTarget {
   targetMs: number;
   /** The p99 it was derived from; null with too few requests before the job (or when configured). */
@@ -98,10 +111,8 @@ export class LatencyTracker implements OnModuleDestroy {
     return target;
   }
 
-  /** Live traffic here suffers: p99 over the target, or a saturated event loop. False with too few requests to say. */
-  strained(targetMs: number, now = Date.now()): boolean {
-    const p99 = this.p99(WINDOW_MS, now);
-    return p99 !== null && (p99 > targetMs || this.loopBusy(now) > LOOP_SATURATED);
+  live(now = Date.now()): LiveNow {
+    return { p99: this.p99(WINDOW_MS, now), loopBusy: this.loopBusy(now) };
   }
 
   /** The event loop's p99 delay beyond its sampling interval, renewed once a window. */

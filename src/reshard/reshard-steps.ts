@@ -3,7 +3,7 @@ import { Transition } from '../routing/router';
 import type { FullMessageRow } from '../messages/messages.repository';
 import { Checkpoint, JobRow, Verification, VersionKey } from './reshard-job.repository';
 import type { Key, CopiedBatch } from './shard-ops.repository';
-import { JobTarget, LOOP_SATURATED } from './latency-tracker';
+import { JobTarget, LiveNow, strained } from './latency-tracker';
 import { CLOCK_SKEW_MS, compareRows, uuidv7Floor } from './verify';
 import { ArcGrant, CANCELLABLE_PHASES, GRANTS, grantOrder, GrantStep, Phase, shardGrants, sides } from './workflow';
 
@@ -106,15 +106,11 @@ export function copyPlan(moved: MovedArc[]): PlanStep[] {
   return moved.flatMap((arc) => arcSegments(arc).map((segment) => ({ source: arc.source, target: arc.target, segment })));
 }
 
-/** What live traffic feels now: the pace's input. */
-export interface LiveSignal {
-  /** This instance's requests' p99 over the last seconds plus the event loop's delay, ms; null with too few requests to judge. */
-  p99: number | null;
-  /** This instance's event loop's busy share over the last second, 0 to 1. */
-  loopBusy: number;
+/** What live traffic feels now, on this instance and the others: the pace's input. */
+export interface LiveSignal extends LiveNow {
   /** Other live instances with requests to judge by, as of their latest heartbeats. */
   othersServing: number;
-  /** Other live instances over their own targets (see LatencyTracker.strained). */
+  /** Other live instances over their own targets (see `strained`). */
   strainedElsewhere: string[];
 }
 
@@ -136,8 +132,7 @@ function idle(live: LiveSignal): boolean {
  * hold p99 over target whatever the job does.
  */
 export function nextDuty(duty: number, live: LiveSignal, targetMs: number): number {
-  const strainedHere = live.p99 !== null && (live.p99 > targetMs || live.loopBusy > LOOP_SATURATED);
-  if (strainedHere || live.strainedElsewhere.length > 0) return Math.max(MIN_DUTY, duty / 2);
+  if (strained(live, targetMs) || live.strainedElsewhere.length > 0) return Math.max(MIN_DUTY, duty / 2);
   if (idle(live)) return Math.min(1, duty * 2);
   return Math.min(1, duty + DUTY_STEP);
 }

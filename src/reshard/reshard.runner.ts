@@ -86,7 +86,7 @@ export class ReshardRunner implements OnApplicationBootstrap, OnApplicationShutd
         },
         pacer: {
           target: (jobId) => latency.targetFor(jobId, config.reshardLatencyTargetMs),
-          live: async () => ({ p99: latency.p99(), loopBusy: latency.loopBusy(), ...(await this.elsewhere()) }),
+          live: async () => ({ ...latency.live(), ...(await this.elsewhere()) }),
           sleep,
         },
         lease: { check: () => Promise.reject(new Error('no lease: the runner drives jobs only under their lock')) },

@@ -6,7 +6,7 @@ import { DomainErrorCode, DomainException } from '../common/domain.exception';
 import { Ring } from '../ring';
 import { MetricsService } from '../observability/metrics.service';
 import { ShardRegistry } from '../shards/shard-registry';
-import { LatencyTracker } from '../reshard/latency-tracker';
+import { LatencyTracker, strained } from '../reshard/latency-tracker';
 import { RING_CHANNEL, RingRepository } from './ring.repository';
 import { Route, RingState, routeDialog } from './router';
 
@@ -131,8 +131,9 @@ export class RingService implements OnApplicationShutdown {
 
   private async heartbeat(): Promise<void> {
     if (!this.state || this.stopped) return;
-    const strained = this.strainJob !== null && this.latency.strained(this.latency.targetFor(this.strainJob, this.config.reshardLatencyTargetMs).targetMs);
-    await this.repo.heartbeat(this.instanceId, this.state.version, this.config.ringLeaseMs, { p99: this.latency.p99(), strained });
+    const live = this.latency.live();
+    const over = this.strainJob !== null && strained(live, this.latency.targetFor(this.strainJob, this.config.reshardLatencyTargetMs).targetMs);
+    await this.repo.heartbeat(this.instanceId, this.state.version, this.config.ringLeaseMs, { p99: live.p99, strained: over });
   }
 
   private every(ms: number, task: () => Promise<unknown>): void {
