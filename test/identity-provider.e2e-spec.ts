@@ -1,25 +1,13 @@
 import { createServer, Server, ServerResponse } from 'node:http';
 import { AddressInfo } from 'node:net';
-import { CryptoKey, exportJWK, exportSPKI, generateKeyPair, JWK, SignJWT } from 'jose';
+import { JWK, SignJWT } from 'jose';
 import { eventually } from './support/eventually';
 import { startCluster, TestCluster } from './support/pg-cluster';
+import { SigningKey, signingKey } from './support/signing-key';
 import { startTestApp, TestApp } from './support/test-app';
 
 const ISSUER = 'https://id.example.test/';
 const AUDIENCE = 'chat-api';
-
-interface SigningKey {
-  alg: 'RS256' | 'ES256';
-  kid: string;
-  privateKey: CryptoKey;
-  jwk: JWK;
-  pem: string;
-}
-
-async function signingKey(alg: 'RS256' | 'ES256', kid: string): Promise<SigningKey> {
-  const { privateKey, publicKey } = await generateKeyPair(alg, { extractable: true });
-  return { alg, kid, privateKey, jwk: { ...(await exportJWK(publicKey)), kid, alg, use: 'sig' }, pem: await exportSPKI(publicKey) };
-}
 
 /** A token as the identity provider would issue it; each option changes one thing. */
 async function idpToken(

@@ -2,8 +2,9 @@ import { Logger } from '@nestjs/common';
 import { JwtService } from '@nestjs/jwt';
 import { createServer, Server } from 'node:http';
 import { AddressInfo } from 'node:net';
-import { CryptoKey, exportJWK, exportSPKI, generateKeyPair, JWK, SignJWT } from 'jose';
+import { JWK, SignJWT } from 'jose';
 import { eventually } from '../../test/support/eventually';
+import { SigningKey, signingKey } from '../../test/support/signing-key';
 import { DomainException } from '../common/domain.exception';
 import { IdentityProviderConfig, loadConfig } from '../config/app-config';
 import { IdentityProviderKeys } from './identity-provider';
@@ -13,20 +14,8 @@ const DAY = 86_400;
 const ISSUER = 'https://id.example.test/';
 const AUDIENCE = 'chat-api';
 
-interface Pair {
-  alg: 'RS256' | 'ES256';
-  privateKey: CryptoKey;
-  publicKey: CryptoKey;
-  pem: string;
-}
-
-async function pair(alg: 'RS256' | 'ES256'): Promise<Pair> {
-  const { privateKey, publicKey } = await generateKeyPair(alg, { extractable: true });
-  return { alg, privateKey, publicKey, pem: await exportSPKI(publicKey) };
-}
-
 function mint(
-  key: Pair,
+  key: SigningKey,
   claims: Record<string, unknown> = {},
   { iss = ISSUER, aud = AUDIENCE, exp = '10m', kid }: { iss?: string | null; aud?: string | null; exp?: string | number | null; kid?: string } = {},
 ): Promise<string> {
@@ -49,8 +38,8 @@ function unsigned(claims: Record<string, unknown>, alg = 'none'): string {
 
 describe('TokenService with an identity provider public key (JWT_PUBLIC_KEY)', () => {
   const jwt = new JwtService({ secret: 'our-secret', signOptions: { algorithm: 'HS256' } });
-  let rsa: Pair;
-  let ec: Pair;
+  let rsa: SigningKey;
+  let ec: SigningKey;
   const service = (pem: string, env: Record<string, string> = { JWT_ISSUER: ISSUER, JWT_AUDIENCE: AUDIENCE }) =>
     new TokenService(jwt, loadConfig({ JWT_PUBLIC_KEY: pem, ...env }));
   const refusal = async (sut: TokenService, token: string) => {
@@ -59,8 +48,8 @@ describe('TokenService with an identity provider public key (JWT_PUBLIC_KEY)', (
   };
 
   beforeAll(async () => {
-    rsa = await pair('RS256');
-    ec = await pair('ES256');
+    rsa = await signingKey('RS256', 'k1');
+    ec = await signingKey('ES256', 'k1');
   });
 
   it.each(['RS256', 'ES256'] as const)('accepts %s tokens signed by the key, as an ordinary user whatever their role', async (alg) => {
@@ -99,7 +88,7 @@ describe('TokenService with an identity provider public key (JWT_PUBLIC_KEY)', (
   });
 
   it('refuses a token signed by another key of the same type', async () => {
-    const other = await pair('RS256');
+    const other = await signingKey('RS256', 'k1');
     expect(await refusal(service(rsa.pem), await mint(other))).toBe('invalid token');
   });
 
@@ -119,7 +108,7 @@ describe('TokenService with an identity provider public key (JWT_PUBLIC_KEY)', (
 });
 
 describe('IdentityProviderKeys from a JWKS (JWT_JWKS_URL)', () => {
-  let rsa: Pair;
+  let rsa: SigningKey;
   let jwks: { keys: JWK[] };
   let server: Server;
   let url: string;
@@ -128,8 +117,8 @@ describe('IdentityProviderKeys from a JWKS (JWT_JWKS_URL)', () => {
   const held: Array<() => void> = [];
 
   beforeAll(async () => {
-    rsa = await pair('RS256');
-    jwks = { keys: [{ ...(await exportJWK(rsa.publicKey)), kid: 'k1', alg: 'RS256', use: 'sig' }] };
+    rsa = await signingKey('RS256', 'k1');
+    jwks = { keys: [rsa.jwk] };
     server = createServer((req, res) => {
       fetches++;
       if (mode === 'hang') return held.push(() => res.destroy());
@@ -197,8 +186,8 @@ describe('IdentityProviderKeys from a JWKS (JWT_JWKS_URL)', () => {
     await expect(sut.verify(token)).resolves.toMatchObject({ sub: 'alice' });
     await expect(sut.verify(await mint(rsa, {}, { kid: 'k1', iss: 'https://evil.example.test/' }))).rejects.toThrow(/JWT_ISSUER/);
     // A key published meanwhile is out of reach until the provider answers again...
-    const rotated = await pair('ES256');
-    jwks.keys.push({ ...(await exportJWK(rotated.publicKey)), kid: 'k2', alg: 'ES256' });
+    const rotated = await signingKey('ES256', 'k2');
+    jwks.keys.push(rotated.jwk);
     const fresh = await mint(rotated, {}, { kid: 'k2' });
     await expect(sut.verify(fresh)).rejects.toThrow(/kid/);
     // ... and in reach once it does, found by a retry in the background.
