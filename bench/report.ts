@@ -11,6 +11,7 @@ import type { ProfileSummary } from './profile';
 import type { ReshardRun } from './reshard';
 import type { JwtCost, RoutingResult } from './routing';
 import type { Summary } from './stats';
+import { IDLE_BATCH_FACTOR } from '../src/reshard/reshard-steps';
 import { copyRatio, idleCopyRatio, phaseGrowth, steadyP99, TARGETS, totalErrors, Verdict, verdicts, worstSecondGrowth } from './verdicts';
 
 export interface Sizes {
@@ -187,7 +188,8 @@ bucket they touch, so a short phase is never averaged away and a bucket may coun
 The ceiling, a binary \`COPY (SELECT ... ORDER BY ring_hash, id) TO STDOUT\` on shard-0 piped into \`COPY ... FROM STDIN\` on shard-2
 (into a scratch table with the same indexes, dropped afterwards), over the same ${n0(r.pipe.rows)} rows, with no other load:
 **${n0(r.pipe.rate)} rows/s** (${r.pipe.seconds.toFixed(1)} s). **Ratio ${copyRatio(r).toFixed(2)}×** (target ≥ ${TARGETS.copyLoaded}×).
-With no live load at all, a second split of shard-0 (into shard-4, ${n0(Number(r.idleSplit.job.total ?? 0))} rows, ${r.idleSplit.job.phase}) copied at
+With no live load at all (started 3 s after the last request, so the service's 2 s window of live latency was empty), a second
+split of shard-0 (into shard-4, ${n0(Number(r.idleSplit.job.total ?? 0))} rows, ${r.idleSplit.job.phase}) copied at
 **${n0(r.idleSplit.copyRate)} rows/s: ${idleCopyRatio(r).toFixed(2)}×** of the pipe (target ≥ ${TARGETS.copyIdle}×).
 
 **p99.** The baseline is the steady state: the load's first ${r.options.reshardWarmupS} s (p99 ${ms(run.warmup.p99Ms)} ms) are left out of it. Steady p99 before the job
@@ -350,11 +352,12 @@ function copyLimitText(r: BenchResults): string {
   const target = r.service.reshardLatencyTargetMs === null ? 'twice the p99 this instance saw in the 10 s before the job (at least 20 ms)' : `${r.service.reshardLatencyTargetMs} ms`;
   return `### Copy: ${copyRatio(r).toFixed(2)}× of the COPY pipe
 
-The copier moves up to ${r.service.reshardBatch} rows per batch as a binary \`COPY ... TO STDOUT\` on the source streamed straight into
-\`COPY ... FROM STDIN\` of a staging table on the target (the rows pass through the service as bytes, never parsed), then merges
-them into \`messages\` with one \`INSERT ... SELECT ... ON CONFLICT DO UPDATE\`: the rule that keeps what live traffic wrote
-on the target during the job, with a \`NOT EXISTS\` probe of the clientMessageId index per row. Then it records a checkpoint in
-dialogdb. The pipe is one \`COPY\` into a scratch table: no merge, no per-batch round trips, no checkpoints, and no live load.
+The copier moves up to ${r.service.reshardBatch} rows per batch beside live traffic (${IDLE_BATCH_FACTOR * r.service.reshardBatch} with none) as a binary \`COPY ... TO STDOUT\` on the source
+streamed straight into \`COPY ... FROM STDIN\` of a staging table on the target (the rows pass through the service as bytes, never
+parsed), then into \`messages\` with a plain \`INSERT ... SELECT\` under a savepoint; a batch that meets a row live traffic wrote on the
+target during the job rolls back to the savepoint and merges instead (\`INSERT ... ON CONFLICT DO UPDATE\` by the merge rule, with a
+probe of the clientMessageId index per row). Then it records a checkpoint in dialogdb. The pipe is one \`COPY\` into a scratch
+table: no staging, no per-batch round trips, no checkpoints, and no live load.
 
 What holds the copier below the pipe:
 
@@ -362,17 +365,17 @@ What holds the copier below the pipe:
   t ms it rests t × (1 − duty) / duty ms). Beside live traffic the duty starts at 5 %; once a second it halves while this
   instance's live p99 over the last 2 s (plus the event loop's p99 delay) is above its target (\`RESHARD_LATENCY_TARGET_MS\`,
   here ${target}), while this event loop is over 90 % busy, or while another instance reports the same of itself with its
-  heartbeat, down to 5 %; otherwise it grows by five points, and with no live traffic anywhere it doubles, up to all of the time.
+  heartbeat, down to 5 %; otherwise it grows by five points; with no live traffic anywhere it takes all of the time.
   \`RESHARD_MAX_ROWS_PER_SEC=${r.service.reshardMaxRowsPerSec}\` caps it in rows. The copy ran beside ${n0(run.mixRate)} req/s of live load on the same
   ${r.machine.cores} cores as both Postgres servers, the service and the load generator, so every row copied takes CPU that
   live requests wait for; the throttle trades copy speed for the p99 target below.
-- **The merge costs more than a \`COPY\`.** An \`INSERT ... ON CONFLICT\` into an indexed table checks each row against the
-  primary key and the clientMessageId index before it inserts; a \`COPY\` into a table with the same indexes only inserts.
-  The merge cannot be skipped: during the copy, sends, edits and deletes of the moving dialogs land on the target first.
-  (The ownership check runs once per batch, not per row: the batch holds the arcs' lock from its start.)
-- **With no live load** the copier runs all of the time from its first batch, but still batch by batch (at most
-  \`RESHARD_BATCH=${r.service.reshardBatch}\` rows, each a \`COPY\` out, a \`COPY\` in, the merge and a checkpoint, in sequence).
-- **Round trips per batch:** about ten statements across three servers (the staging copy, the merge, the checkpoint, the
+- **Each row is written twice on the target, and a batch's steps do not overlap.** The staging table is what lets a batch
+  fall back to the merge without reading the source again, and gives the batch's last key for the checkpoint; the pipe
+  writes each row once, and its source reads while its target writes. In a batch the \`COPY\` into staging, the insert and
+  the commit run one after another.
+- **With no live load** the copier runs all of the time from its first batch, in batches of about 250 ms of work (at most
+  ${IDLE_BATCH_FACTOR * r.service.reshardBatch} rows), each a \`COPY\` out, a \`COPY\` in, the insert, the commit and a checkpoint, in sequence.
+- **Round trips per batch:** about ten statements across three servers (the staging copy, the insert, the checkpoint, the
   lock and cancel checks), in sequence.${copyProfileText(r)}
 `;
 }

@@ -4,6 +4,8 @@ const CONNECTION_ERRNOS = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'E
 // 57P01..57P03: the server is shutting down or starting; class 08: the connection broke.
 /** A lock not granted within the statement's lock_timeout. */
 export const LOCK_NOT_AVAILABLE = '55P03';
+/** A row a unique index already holds. */
+export const UNIQUE_VIOLATION = '23505';
 
 const UNAVAILABLE_SQLSTATES = new Set(['57P01', '57P02', '57P03', '53300']);
 

@@ -36,30 +36,35 @@ const signal = (p99: number | null, loopBusy = 0.3, others: { serving?: number; 
 
 describe('nextDuty', () => {
   it('halves while live p99 is over target, down to MIN_DUTY', () => {
-    expect(nextDuty(0.8, signal(250), 100)).toBe(0.4);
-    expect(nextDuty(0.08, signal(250), 100)).toBe(MIN_DUTY);
-    expect(nextDuty(MIN_DUTY, signal(250), 100)).toBe(MIN_DUTY);
+    expect(nextDuty(0.8, signal(250), 100, false)).toBe(0.4);
+    expect(nextDuty(0.08, signal(250), 100, false)).toBe(MIN_DUTY);
+    expect(nextDuty(MIN_DUTY, signal(250), 100, false)).toBe(MIN_DUTY);
   });
 
   it('halves while the event loop is saturated, even with p99 under target', () => {
-    expect(nextDuty(0.8, signal(20, 0.95), 100)).toBe(0.4);
-    expect(nextDuty(0.8, signal(20, 0.85), 100)).toBeCloseTo(0.85);
+    expect(nextDuty(0.8, signal(20, 0.95), 100, false)).toBe(0.4);
+    expect(nextDuty(0.8, signal(20, 0.85), 100, false)).toBeCloseTo(0.85);
   });
 
   it('halves while another instance is over its own target, even with none of its own traffic here', () => {
-    expect(nextDuty(0.8, signal(20, 0.3, { serving: 2, strained: ['b'] }), 100)).toBe(0.4);
-    expect(nextDuty(0.8, signal(null, 0, { serving: 1, strained: ['b'] }), 100)).toBe(0.4);
+    expect(nextDuty(0.8, signal(20, 0.3, { serving: 2, strained: ['b'] }), 100, false)).toBe(0.4);
+    expect(nextDuty(0.8, signal(null, 0, { serving: 1, strained: ['b'] }), 100, false)).toBe(0.4);
   });
 
   it('grows by five points per judgement up to all of the time while live traffic anywhere is fine', () => {
-    expect(nextDuty(0.4, signal(20), 100)).toBeCloseTo(0.45);
-    expect(nextDuty(0.98, signal(20), 100)).toBe(1);
-    expect(nextDuty(0.4, signal(null, 0, { serving: 1 }), 100)).toBeCloseTo(0.45);
+    expect(nextDuty(0.4, signal(20), 100, false)).toBeCloseTo(0.45);
+    expect(nextDuty(0.98, signal(20), 100, false)).toBe(1);
+    expect(nextDuty(0.4, signal(null, 0, { serving: 1 }), 100, false)).toBeCloseTo(0.45);
   });
 
-  it('doubles when no instance has live traffic to judge by, whatever the event loop does', () => {
-    expect(nextDuty(0.2, signal(null, 0.99), 100)).toBe(0.4);
-    expect(nextDuty(0.7, signal(null), 100)).toBe(1);
+  it('takes all of the time when no instance has live traffic to judge by, whatever the event loop does', () => {
+    expect(nextDuty(MIN_DUTY, signal(null, 0.99), 100, false)).toBe(1);
+    expect(nextDuty(0.2, signal(null), 100, true)).toBe(1);
+  });
+
+  it('drops to the floor when live traffic comes back after none, however fine it looks', () => {
+    expect(nextDuty(1, signal(20), 100, true)).toBe(MIN_DUTY);
+    expect(nextDuty(1, signal(null, 0, { serving: 1 }), 100, true)).toBe(MIN_DUTY);
   });
 });
 
@@ -113,11 +118,24 @@ describe('Throttle and BatchPacer', () => {
     const throttle = new Throttle(100, quiet, 0);
     const pacer = new BatchPacer(throttle, 1_000_000, 50_000);
     expect(pacer.size()).toBe(1000); // nothing measured yet
+    expect(new BatchPacer(throttle, 1_000_000, 10).size()).toBe(10);
     pacer.after(1000, 50, quiet, 100); // 20 rows per ms
     expect(pacer.size()).toBe(2000);
     throttle.duty = 1;
+    expect(pacer.size()).toBe(2000); // all of the time, but beside live traffic
+    pacer.after(2000, 100, signal(null, 0), 1100);
+    expect(throttle.idle).toBe(true);
     expect(pacer.size()).toBe(5000);
-    expect(new BatchPacer(throttle, 1_000_000, 10).size()).toBe(10);
+  });
+
+  it('with no live traffic, lets a batch grow to four times the configured batch', () => {
+    const throttle = new Throttle(100, signal(null, 0), 0);
+    const pacer = new BatchPacer(throttle, 10_000_000, 5000);
+    pacer.after(1000, 1, signal(null, 0), 100); // 1000 rows per ms: 250 ms would be 250,000 rows
+    expect(pacer.size()).toBe(20_000);
+    pacer.after(1000, 1, quiet, 1100); // traffic is back: the configured batch again
+    expect(throttle.duty).toBe(MIN_DUTY);
+    expect(pacer.size()).toBe(5000);
   });
 
   it('never sizes a batch under its minimum, however slow batches were', () => {

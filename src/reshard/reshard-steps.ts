@@ -125,15 +125,17 @@ function idle(live: LiveSignal): boolean {
 }
 
 /**
- * The next duty: the share of wall time the job's batches may take. Halved while live p99
- * here is over target, the event loop here is saturated, or another instance reports the
- * same of itself; grown by five points while all is fine; doubled with no live traffic
- * anywhere. Never under MIN_DUTY: the transition itself (merged reads of two shards) can
- * hold p99 over target whatever the job does.
+ * The next duty: the share of wall time the job's batches may take. All of the time with no
+ * live traffic anywhere: nobody waits for the cores. When traffic comes back, from the floor
+ * again, as a job that starts beside it. Halved while live p99 here is over target, the event
+ * loop here is saturated, or another instance reports the same of itself; grown by five
+ * points while all is fine. Never under MIN_DUTY: the transition itself (merged reads of two
+ * shards) can hold p99 over target whatever the job does.
  */
-export function nextDuty(duty: number, live: LiveSignal, targetMs: number): number {
+export function nextDuty(duty: number, live: LiveSignal, targetMs: number, wasIdle: boolean): number {
+  if (idle(live)) return 1;
+  if (wasIdle) return MIN_DUTY;
   if (strained(live, targetMs) || live.strainedElsewhere.length > 0) return Math.max(MIN_DUTY, duty / 2);
-  if (idle(live)) return Math.min(1, duty * 2);
   return Math.min(1, duty + DUTY_STEP);
 }
 
@@ -148,6 +150,8 @@ const JUDGE_EVERY_MS = 1_000;
  */
 export class Throttle {
   duty: number;
+  /** Whether no live traffic was seen anywhere when last judged. */
+  idle: boolean;
   private judgedAt: number;
 
   constructor(
@@ -157,13 +161,15 @@ export class Throttle {
   ) {
     // Beside live traffic, from the floor: the job's first seconds (a new ring on every
     // instance, merged reads, a cold target) already cost live requests more than later ones.
-    this.duty = idle(live) ? 1 : MIN_DUTY;
+    this.idle = idle(live);
+    this.duty = this.idle ? 1 : MIN_DUTY;
     this.judgedAt = now;
   }
 
   judge(live: LiveSignal, now = Date.now()): void {
     if (now - this.judgedAt < JUDGE_EVERY_MS) return;
-    this.duty = nextDuty(this.duty, live, this.targetMs);
+    this.duty = nextDuty(this.duty, live, this.targetMs, this.idle);
+    this.idle = idle(live);
     this.judgedAt = now;
   }
 
@@ -179,6 +185,9 @@ export class Throttle {
 const LIVE_BATCH_MS = 100;
 const IDLE_BATCH_MS = 250;
 const MIN_BATCH = 1000;
+// With no live traffic anywhere a batch may hold this many times the configured largest
+// batch: each batch's fixed costs (its transaction, the checkpoint) then weigh less.
+export const IDLE_BATCH_FACTOR = 4;
 
 /**
  * Sizes one walk's batches to a time budget from the rows per ms its batches achieve, and
@@ -197,10 +206,12 @@ export class BatchPacer {
   ) {}
 
   size(): number {
-    const budgetMs = this.throttle.duty >= 1 ? IDLE_BATCH_MS : LIVE_BATCH_MS;
+    const idle = this.throttle.idle;
+    const budgetMs = idle ? IDLE_BATCH_MS : LIVE_BATCH_MS;
+    const maxBatch = idle ? IDLE_BATCH_FACTOR * this.maxBatch : this.maxBatch;
     // The first batch, with no measure yet, is small.
     const rows = this.rowsPerMs === null ? this.minBatch : Math.round(this.rowsPerMs * budgetMs);
-    return Math.max(1, Math.min(this.maxBatch, Math.max(this.minBatch, rows)));
+    return Math.max(1, Math.min(maxBatch, Math.max(this.minBatch, rows)));
   }
 
   /** After a batch: learns its speed, lets the throttle judge, and returns the rest before the next. */
@@ -365,8 +376,11 @@ export class ReshardSteps {
    */
   private async pacedRange(job: JobRow, work: string, pacer: BatchPacer, start: Key | null, cancellable: boolean, walk: RangeWalk): Promise<void> {
     const throttle = await this.throttle(job);
+    // Judged afresh: the duty may date from the job's prepare, when traffic was different.
+    const live = await this.p.pacer.live();
+    throttle.judge(live);
     let reported = throttle.duty;
-    this.log.log(`reshard ${job.id}: ${work} starts at ${paceText(throttle, await this.p.pacer.live())}`);
+    this.log.log(`reshard ${job.id}: ${work} starts at ${paceText(throttle, live)}`);
     let after = start;
     for (;;) {
       await this.p.lease.check();

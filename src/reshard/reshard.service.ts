@@ -2,6 +2,7 @@ import { Inject, Injectable, Optional } from '@nestjs/common';
 import { Client } from 'pg';
 import { v7 as uuidv7 } from 'uuid';
 import { DomainErrorCode, DomainException } from '../common/domain.exception';
+import { UNIQUE_VIOLATION } from '../common/db-errors';
 import { runMigrations } from '../database/migrate';
 import { midpointSplit, planRingChange, Ring, RingError } from '../ring';
 import { RingRepository } from '../routing/ring.repository';
@@ -120,7 +121,7 @@ export class ReshardService {
       return { id: job.id, phase: job.phase };
     } catch (err) {
       // Another instance started one at the same moment: the partial unique index says no.
-      if ((err as { code?: string }).code === '23505') throw conflict('another reshard has just started; one reshard at a time');
+      if ((err as { code?: string }).code === UNIQUE_VIOLATION) throw conflict('another reshard has just started; one reshard at a time');
       throw err;
     }
   }

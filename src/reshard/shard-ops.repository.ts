@@ -4,7 +4,7 @@ import { Injectable } from '@nestjs/common';
 import { escapeLiteral, PoolClient } from 'pg';
 import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
 import { Segment } from '../ring';
-import { LOCK_NOT_AVAILABLE } from '../common/db-errors';
+import { LOCK_NOT_AVAILABLE, UNIQUE_VIOLATION } from '../common/db-errors';
 import { ArcGrant } from './workflow';
 import { FULL_COLUMNS, FullMessageRow, MERGE_RULE } from '../messages/messages.repository';
 import { ShardRegistry } from '../shards/shard-registry';
@@ -125,16 +125,18 @@ export class ShardOpsRepository {
 
   /**
    * A checksum of a key range's rows older than `before` (a UUIDv7 bound), so verification
-   * compares two short strings per chunk and reads rows only where they differ. Times go in
-   * as epoch milliseconds, so servers in different time zones agree.
+   * compares two short strings per chunk and reads rows only where they differ: the sum of
+   * each row's 64-bit hash. A sum needs neither the rows' order (no sort) nor their text (no
+   * string as long as the chunk), and a row missing or changed moves it by a random 64-bit
+   * amount. Postgres hashes a timestamp's value, not its text, so servers in different time
+   * zones agree; the hash functions are the ones hash partitioning relies on, stable across
+   * versions.
    */
   async digest(shard: string, segment: Segment, after: Key | null, upTo: Key | null, before: string): Promise<{ rows: number; digest: string | null }> {
-    const ms = (column: string) => `(extract(epoch FROM ${column}) * 1000)::bigint`;
     const [row] = await this.shards.query<{ rows: string; digest: string | null }>(
       shard,
-      `SELECT count(*) AS rows, md5(string_agg(
-         ROW(id, dialog_id, author_id, text, client_message_id, ring_hash, revision, ${ms('created_at')}, ${ms('edited_at')}, ${ms('deleted_at')})::text,
-         E'\\n' ORDER BY ring_hash, id)) AS digest
+      `SELECT count(*) AS rows, sum(hash_record_extended(
+         ROW(id, dialog_id, author_id, text, client_message_id, ring_hash, revision, created_at, edited_at, deleted_at), 0))::text AS digest
        FROM messages WHERE ${KEY_RANGE} AND id < $7::uuid`,
       [...keyRange(segment, after, upTo), before],
     );
@@ -161,8 +163,8 @@ export class ShardOpsRepository {
    * Moves the next `limit` rows of a segment after `after`, in (ring_hash, id) order, from one
    * shard into another that may already hold versions of them (written there during the job).
    * Rows travel as binary COPY straight from server to server into a staging table, never
-   * parsed on the event loop that serves live requests, and are merged from there by one
-   * statement under the receiving shard's ownership check. In the same transaction the
+   * parsed on the event loop that serves live requests, and move from there into `messages`
+   * (see insertStage) under the receiving shard's ownership check. In the same transaction the
    * receiving shard records how far the segment is complete (`copied_below`), so it can
    * serve reads of those hashes alone. Returns how many came and the last key (null at the
    * segment's end, which marks the whole segment complete).
@@ -187,7 +189,7 @@ export class ShardOpsRepository {
         // batch across two arcs (or refused) leaves the check to the trigger, row by row.
         const { rows: [{ served }] } = await target.query<{ served: boolean }>(STAGE_SERVED);
         if (served) await target.query(`SET LOCAL chat.ownership_bypass = 'on'`);
-        await target.query(MERGE_STAGE);
+        await insertStage(target);
         [last] = (await target.query<Key>('SELECT ring_hash::text AS hash, id FROM reshard_stage ORDER BY ring_hash DESC, id DESC LIMIT 1')).rows;
       }
       // Rows of hashes below the last one copied are all here now; the last hash may go on in the next batch.
@@ -221,6 +223,24 @@ const STAGE_SERVED = `
   SELECT EXISTS (
     SELECT 1 FROM shard_arcs, (SELECT min(ring_hash) AS lo, max(ring_hash) AS hi FROM reshard_stage) s
     WHERE s.lo >= from_hash AND s.hi < to_hash AND mode IN ('owner', 'writer')) AS served`;
+
+/**
+ * Moves the staged rows into `messages`. Most batches meet none of their rows on the target,
+ * and a plain insert costs far less than the merge, whose ON CONFLICT and clientMessageId probe
+ * run for every row. A batch that meets a row the target already holds (a message edited,
+ * deleted or retried there during the job) fails on a unique index, rolls back to the
+ * savepoint, and merges instead: the result is the merge's in both cases.
+ */
+async function insertStage(target: PoolClient): Promise<void> {
+  try {
+    // One round trip: the savepoint, the insert, and its release unless the insert failed.
+    await target.query(`SAVEPOINT reshard_insert; INSERT INTO messages (${FULL_COLUMNS}) SELECT ${FULL_COLUMNS} FROM reshard_stage; RELEASE SAVEPOINT reshard_insert`);
+  } catch (err) {
+    if ((err as { code?: string }).code !== UNIQUE_VIOLATION) throw err;
+    await target.query('ROLLBACK TO SAVEPOINT reshard_insert');
+    await target.query(MERGE_STAGE);
+  }
+}
 
 /** Rows copied between shards merge by the one rule every copy of a message follows. */
 const MERGE_STAGE = `
