@@ -312,6 +312,8 @@ export interface HotDialog {
   /** Pages read by a checker beside the load, and those missing a send acknowledged before the read began. */
   checkedPages: number;
   stalePages: number;
+  /** The size of the last page the checker read. */
+  pageBytes: number;
 }
 
 /**
@@ -341,12 +343,15 @@ export async function compareHotDialog(ctx: CeilingContext, d: BenchDialog, send
     let checking = true;
     let checkedPages = 0;
     let stalePages = 0;
+    let pageBytes = 0;
     const checker = (async () => {
       while (checking) {
         const startedAt = performance.now();
         const page = pageSpec(d);
         const res = await fetch(`${ctx.baseUrl}${page.path}`, { headers: page.headers });
-        const ids = ((await res.json()) as { items: Array<{ id: string }> }).items.map((m) => m.id);
+        const body = await res.text();
+        pageBytes = Buffer.byteLength(body);
+        const ids = (JSON.parse(body) as { items: Array<{ id: string }> }).items.map((m) => m.id);
         const oldest = ids[ids.length - 1] ?? '';
         const shown = new Set(ids);
         checkedPages++;
@@ -362,7 +367,7 @@ export async function compareHotDialog(ctx: CeilingContext, d: BenchDialog, send
       await Promise.all([checker, sends.done]);
     }
     ctx.log(`hot dialog: API ${Math.round(api.summary.rps)} pages/s; ${stalePages} of ${checkedPages} checked pages missed an acknowledged send`);
-    return { sendsPerSec, ...compare(raw, api), checkedPages, stalePages };
+    return { sendsPerSec, ...compare(raw, api), checkedPages, stalePages, pageBytes };
   });
 }
 

@@ -25,7 +25,7 @@ export interface ProfileRunPlan {
 }
 
 export interface ProfileRun {
-  /** 'send' and 'list' under closed-loop load, then one per phase of the profiled split. */
+  /** 'send', 'list' and 'hot' under closed-loop load, then one per phase of the profiled split. */
   summaries: ProfileSummary[];
   splitJob: JobView;
 }
@@ -34,7 +34,7 @@ const pick = <T>(items: T[]): T => items[Math.floor(Math.random() * items.length
 
 /**
  * The service again, in a fresh process under `node --cpu-prof` (the profiler slows it, so
- * the measured runs went without): sends, then lists, then a second split under the steady
+ * the measured runs went without): sends, lists, hot-dialog reads, then a second split under the steady
  * mix. The profile starts with the process, so each window is found by its time since spawn.
  */
 export async function profileService(plan: ProfileRunPlan): Promise<ProfileRun> {
@@ -44,15 +44,16 @@ export async function profileService(plan: ProfileRunPlan): Promise<ProfileRun> 
     ServiceProcess.start(plan.env, path.join(plan.dir, 'service-profiled.log'), ['--cpu-prof', `--cpu-prof-dir=${profileDir}`]),
   );
   const since = (at: number) => at - service.startedAt;
-  const load = async (kind: 'send' | 'list', seconds: number) => {
+  const load = async (kind: RequestKind, seconds: number) => {
     const from = since(Date.now());
     await httpLoad({ baseUrl: service.baseUrl, connections: plan.connections, seconds, recorder: new Recorder(), next: () => request(kind, plan) }).done;
     return { from, to: since(Date.now()) };
   };
-  plan.log(`profile: service under --cpu-prof: ${plan.seconds} s of sends, ${plan.seconds} s of lists, then a split of ${plan.split.source}`);
+  plan.log(`profile: service under --cpu-prof: ${plan.seconds} s each of sends, lists and hot-dialog reads, then a split of ${plan.split.source}`);
   await load('send', 2); // warm-up, not summarised
   const send = await load('send', plan.seconds);
   const list = await load('list', plan.seconds);
+  const hot = await load('hot', plan.seconds);
 
   const api = new Api(service.baseUrl, plan.env.jwtSecret);
   await api.admin('POST', '/admin/shards', { name: plan.split.target, url: plan.split.targetUrl });
@@ -73,14 +74,17 @@ export async function profileService(plan: ProfileRunPlan): Promise<ProfileRun> 
   await sleep(200);
 
   const profile = readProfile(profileDir);
-  const summaries = [summariseProfile(profile, 'send', send.from, send.to), summariseProfile(profile, 'list', list.from, list.to)];
+  const summaries = [summariseProfile(profile, 'send', send.from, send.to), summariseProfile(profile, 'list', list.from, list.to), summariseProfile(profile, 'hot', hot.from, hot.to)];
   summaries.push(summariseProfile(profile, 'split: steady load before the job', since(split.loadStartedAt + 1000), since(split.jobStartedAt)));
   for (const p of split.phases) summaries.push(summariseProfile(profile, `split: ${p.phase}`, since(p.startedAt), since(p.endedAt)));
   return { summaries, splitJob: split.job };
 }
 
-function request(kind: 'send' | 'list', plan: ProfileRunPlan): HttpRequestSpec {
-  const d = kind === 'send' ? pick(plan.dialogs) : pick(plan.listDialogs);
+/** Sends to random dialogs, pages of random long dialogs, or pages of one of them (the hot dialog, with no sends beside). */
+type RequestKind = 'send' | 'list' | 'hot';
+
+function request(kind: RequestKind, plan: ProfileRunPlan): HttpRequestSpec {
+  const d = kind === 'send' ? pick(plan.dialogs) : kind === 'hot' ? plan.listDialogs[0] : pick(plan.listDialogs);
   const headers = { authorization: `Bearer ${pick(d.tokens)}`, 'content-type': 'application/json' };
   return kind === 'send'
     ? { method: 'POST', path: `/dialogs/${d.id}/messages`, headers, body: JSON.stringify({ text: 'profiled send' }) }

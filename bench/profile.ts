@@ -24,10 +24,15 @@ export interface ProfileSummary {
   topFunctions: ProfileRow[];
 }
 
+const WRITE_NATIVES = new Set(['writev', 'writeUtf8String', 'writeBuffer', 'writeString', 'writeLatin1String', 'writeAsciiString', 'writeUcs2String']);
+
 /** Which library or part of the runtime a frame belongs to: the unit a fix would target. */
 function areaOf(url: string, fn: string): string {
   if (fn === '(garbage collector)') return 'garbage collection';
   if (fn === '(program)') return 'V8/native (program)';
+  // Writes into sockets and files run their system call inside these natives: on loopback that
+  // includes the kernel's TCP work for the receiving side.
+  if (!url && WRITE_NATIVES.has(fn)) return 'native: socket and file writes';
   if (!url) return fn.startsWith('(') ? fn : 'native builtins';
   const nm = url.lastIndexOf('node_modules/');
   if (nm >= 0) {

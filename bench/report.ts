@@ -244,7 +244,7 @@ function suggestionRules(r: BenchResults): Array<[RegExp, string]> {
     [/@nestjs\/core|@nestjs\/common|rxjs/, 'the Nest pipeline (guard, pipes, param decorators, interceptors, rxjs) runs per request; the two hot routes could be plain Fastify routes calling the same services.'],
     [/^pg$|pg-protocol|pg-pool|postgres-date/, 'the pg driver: protocol messages and result rows, the same work the raw path does per query (pages already skip `created_at`, which the id carries, so only set `edited_at` values go through postgres-date).'],
     [/fastify|fast-json-stringify|find-my-way/, 'Fastify: routing, hooks and replies; message responses already go through schemas compiled once by fast-json-stringify, so what is left is per-request bookkeeping.'],
-    [/native builtins|writev|node:net|node:streams/, 'socket writes (`writev`): about one per response and one per statement (an strace of the service under sends counted about one `writev` per request). Each wakes the process reading the socket (the load generator, a Postgres backend), which on 2 shared cores takes the CPU from the service right there, so much of this share is the service waiting for a core, not working; more cores, or fewer, larger writes, shrink it.'],
+    [/socket and file writes|native builtins|writev|node:net|node:streams/, 'socket writes (`writev`): about one per response and one per statement (an strace of the service under sends counted about one `writev` per request). Each wakes the process reading the socket (the load generator, a Postgres backend), which on 2 shared cores takes the CPU from the service right there, so much of this share is the service waiting for a core, not working; more cores, or fewer, larger writes, shrink it.'],
     [/garbage collection/, 'garbage collection: per-request allocations (DTOs, rows, log objects); fewer intermediate objects on the hot path.'],
   ];
 }
@@ -304,8 +304,11 @@ function hotLimitText(r: BenchResults): string {
 
 The readers of one dialog share the shard's answers (Postgres used ${cores(h.api.cpu.postgres)} cores for ${n0(h.api.summary.rps)} pages/s through
 the API, against ${cores(h.raw.cpu.postgres)} for ${n0(h.raw.summary.rps)} raw pages/s), so what bounds the API here is the service itself: it used
-${cores(h.api.cpu.service)} cores, ${n0(perRequest)} µs per request, the same per-request pipeline as every route (the list profile above shows where
-it goes), while the load generator took ${cores(h.api.cpu.bench)} cores of the same ${r.machine.cores}. ${h.ratio < TARGETS.hotRatio ? `${TARGETS.hotRatio}× (${n0(TARGETS.hotRatio * h.raw.summary.rps)} pages/s) would need at most ${n0(1e6 / Math.max(1, TARGETS.hotRatio * h.raw.summary.rps))} µs of service CPU per request on one core, or more service processes.` : ''}`;
+${cores(h.api.cpu.service)} cores, ${n0(perRequest)} µs per request, the same per-request pipeline as every route, while the load generator took
+${cores(h.api.cpu.bench)} cores of the same ${r.machine.cores}. ${h.ratio < TARGETS.hotRatio ? `${TARGETS.hotRatio}× (${n0(TARGETS.hotRatio * h.raw.summary.rps)} pages/s) would need at most ${n0(1e6 / Math.max(1, TARGETS.hotRatio * h.raw.summary.rps))} µs of service CPU per request on one core, or more service processes.` : ''}
+Every page answered is the same ${n0(h.pageBytes)} bytes, encoded once per shared query; writing them into each reader's socket is
+the kernel's work (on loopback it includes the receiving side's TCP work), counted below as socket and file writes.
+${profileText(r.profiles.find((p) => p.label === 'hot'), r)}`;
 }
 
 function ownershipLimitText(r: BenchResults): string {

@@ -33,7 +33,7 @@ describe('bench arithmetic', () => {
       send: { raw: side(1000, 10), api: side(1000, 15), ratio: 1.0 },
       list: { raw: side(1000), api: side(990), ratio: 0.99 },
       // 3× but one stale page: miss.
-      hot: { sendsPerSec: 50, raw: side(100), api: side(300), ratio: 3, checkedPages: 10, stalePages: 1 },
+      hot: { sendsPerSec: 50, raw: side(100), api: side(300), ratio: 3, checkedPages: 10, stalePages: 1, pageBytes: 9000 },
       bare: { send: side(5000), page: side(5000) },
       dbLimits: { insert: { size: 8, inFlight: 4 }, insertMany: side(100), insertRowsPerSec: 800, page: { size: 16, inFlight: 2 }, pagesJson: side(62.5), pagesPerSec: 1000 },
       rawMix: side(1000, 20),

@@ -68,9 +68,9 @@ export class MessagesController {
     @Query(pageQueryPipe()) query: PageQuery,
     @Res({ passthrough: true }) reply: FastifyReply,
     @RequestLog() log: LogContext,
-  ): Promise<string> {
-    // The body comes already serialised (see MessagesService.list); a string with a JSON
-    // content type goes out as it is.
+  ): Promise<Buffer> {
+    // The body comes already serialised and encoded (see MessagesService.list): bytes with a
+    // JSON content type go out as they are.
     const body = await this.messages.list(user, dialogId, query.limit ?? DEFAULT_PAGE, query.before, log);
     void reply.type('application/json; charset=utf-8');
     return body;

@@ -79,7 +79,7 @@ const REFUSAL_BACKOFF_MS = [0, 20, 50, 100, 200, 400, 800];
 
 @Injectable()
 export class MessagesService {
-  private readonly pages = new ReadCoalescer<string>();
+  private readonly pages = new ReadCoalescer<Buffer>();
 
   constructor(
     private readonly messages: MessagesRepository,
@@ -131,7 +131,7 @@ export class MessagesService {
    * A page of the dialog's messages as the response body (a MessagePageDto in JSON). Outside a
    * reshard the shard builds it; a page merged from two shards is built here.
    */
-  async list(user: AuthUser, dialogId: string, limit: number, before?: string, log: LogContext = {}): Promise<string> {
+  async list(user: AuthUser, dialogId: string, limit: number, before?: string, log: LogContext = {}): Promise<Buffer> {
     await this.access.assertParticipant(dialogId, user.id);
     const beforeId = beforeIdOf(before);
     this.metrics.pageReads.inc();
@@ -143,10 +143,12 @@ export class MessagesService {
       return this.onRoute(
         dialogId,
         async (route) => {
-          if (route.reads.length > 1) return JSON.stringify(pageOf(await this.mergedPage(route, dialogId, limit + 1, beforeId), limit));
+          // Encoded once: every reader sharing this page gets the same bytes, not a string
+          // each response would encode again on its way into the socket.
+          if (route.reads.length > 1) return Buffer.from(JSON.stringify(pageOf(await this.mergedPage(route, dialogId, limit + 1, beforeId), limit)));
           const page = await this.reader.page(route.write, { dialogId, hash: route.hash, limit, before: beforeId });
           const cursor = page.more && page.last ? JSON.stringify(encodeCursor('messages', [page.last])) : 'null';
-          return `{"items":${page.items},"nextCursor":${cursor}}`;
+          return Buffer.from(`{"items":${page.items},"nextCursor":${cursor}}`);
         },
         log,
       );

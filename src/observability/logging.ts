@@ -63,6 +63,8 @@ function isJwtLike(run: string): boolean {
 
 /** `text` with each JWT-shaped run of base64url characters and dots replaced. */
 function maskJwts(text: string): string {
+  // A JWT has two dots; most URLs (ids are UUIDs) have none, and skip the scan.
+  if (!text.includes('.')) return text;
   return text.replace(/[\w.-]+/g, (run) => (isJwtLike(run) ? MASKED : run));
 }
 
