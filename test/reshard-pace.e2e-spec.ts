@@ -18,7 +18,7 @@ describe('a reshard paced by the instances that serve the traffic', () => {
   const logged: string[] = [];
 
   beforeAll(async () => {
-    cluster = await startCluster({ shards: 3 });
+    cluster = await startCluster({ shards: 4 });
     // Slow enough that the job lasts for several judgements of its pace.
     const shared = { ...FAST_RING, SHARD_URLS: cluster.shardUrls.slice(0, 2).join(','), RESHARD_BATCH: '5', RESHARD_MAX_ROWS_PER_SEC: '10' };
     // Every request B serves takes longer than 1 ms: B is over its target while it has traffic.
@@ -68,6 +68,47 @@ describe('a reshard paced by the instances that serve the traffic', () => {
     } finally {
       reading = false;
       await load.catch(() => undefined);
+    }
+  });
+
+  it('stops giving way to an instance that said it was over target and then died', async () => {
+    // An instance that reports itself strained with every heartbeat, serving the newest ring
+    // (so the job's barrier does not wait for it), until it stops: as a killed process does.
+    const dead = 'instance-killed-while-strained';
+    const beat = () =>
+      sql(
+        cluster.dialogDbUrl,
+        `INSERT INTO instances (id, ring_version, heartbeat_at, lease_ms, live_p99_ms, strained)
+         SELECT $1, max(version), now(), 1000, 500, true FROM ring_versions
+         ON CONFLICT (id) DO UPDATE SET ring_version = EXCLUDED.ring_version, heartbeat_at = now()`,
+        [dead],
+      );
+    await beat();
+    let alive = true;
+    const heart = (async () => {
+      while (alive) {
+        await beat();
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    })();
+    try {
+      await a.http.post('/admin/shards').set(admin(a)).send({ name: 'shard-3', url: cluster.shardUrls[3] }).expect(201);
+      const id = (await a.http.post('/admin/reshard').set(admin(a)).send({ split: 'shard-1' }).expect(202)).body.id as string;
+      await eventually(() => expect(logged.join('\n')).toMatch(new RegExp(`reshard ${id}: \\w+ (starts at|now takes) 5 % of the time \\(.*over target on ${dead}\\)`)), {
+        timeoutMs: 30_000,
+        intervalMs: 100,
+      });
+      alive = false;
+      await heart;
+      // Past twice its lease the dead instance no longer counts; nobody else has traffic.
+      await eventually(() => expect(logged.join('\n')).toMatch(new RegExp(`reshard ${id}: \\w+ (starts at|now takes) 100 % of the time \\(live p99 too few requests, [^;)]*; event loop \\d+ % busy\\)`)), {
+        timeoutMs: 30_000,
+        intervalMs: 100,
+      });
+      expect((await waitForJob(a, id, (j) => j.phase === 'done')).verification?.passed).toBe(true);
+    } finally {
+      alive = false;
+      await heart;
     }
   });
 });
