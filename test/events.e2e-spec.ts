@@ -76,9 +76,20 @@ describe('live event streams (GET /events)', () => {
     ];
     const ofDialog = (c: SseClient) =>
       c.events.filter((e) => e.event.includes('.')).map((e) => ({ event: e.event, data: JSON.parse(e.data) as Record<string, unknown> }));
+    const key = (e: { event: string; data: Record<string, unknown> }) => `${e.event} ${String(e.data.id)}`;
+    // Writes through one instance arrive in the order they were acknowledged; across two, in
+    // the order their events reached the log (README: a few ms may swap causally close ones).
+    const inOrderOf = (t: TestApp) => (i: number) => (i % 2 ? t === a : t === b);
     for (const client of [alice, bob]) {
-      await eventually(() => expect(ofDialog(client)).toEqual(expected));
-      // Ids go up: a client can resume from the last it saw.
+      await eventually(() => expect(ofDialog(client).map(key).sort()).toEqual(expected.map(key).sort()));
+      const got = ofDialog(client);
+      expect(got).toEqual(expect.arrayContaining(expected));
+      for (const t of [a, b]) {
+        const through = sent.filter((_, i) => inOrderOf(t)(i)).map((m) => m.id);
+        expect(got.filter((e) => e.event === 'message.created' && through.includes(e.data.id as string)).map((e) => e.data.id)).toEqual(through);
+      }
+      // An edit follows its message's creation (both through b), and ids go up, so a client can resume from the last it saw.
+      expect(got.findIndex((e) => e.event === 'message.edited')).toBeGreaterThan(got.findIndex((e) => e.data.id === sent[0].id));
       const ids = client.events.filter((e) => e.event.includes('.')).map((e) => Number(e.id));
       expect(ids).toEqual([...ids].sort((x, y) => x - y));
     }
@@ -88,6 +99,31 @@ describe('live event streams (GET /events)', () => {
     const hers = await dialog(a, 'carol', ['dave']);
     await eventually(() => expect(carol.data('dialog.created').map((d) => d.id)).toEqual([hers.id]));
     expect(carol.events.filter((e) => e.event.startsWith('message.'))).toEqual([]);
+  });
+
+  it('delivers every event exactly once while both instances append at once', async () => {
+    const dialogs = await Promise.all(['u1', 'u2', 'u3', 'u4'].map((u) => dialog(a, u, ['watcher'])));
+    const onA = await stream(a, 'watcher');
+    const onB = await stream(b, 'watcher');
+    // Four writers per instance, each sending in turn: appends from both instances race for the log.
+    const sent = (
+      await Promise.all(
+        dialogs.flatMap((d, i) =>
+          [a, b].map(async (t) => {
+            const out: string[] = [];
+            for (let n = 0; n < 15; n++) out.push((await send(t, `u${i + 1}`, d.id, `${n}`)).id as string);
+            return out;
+          }),
+        ),
+      )
+    ).flat();
+    for (const client of [onA, onB]) {
+      await eventually(() => expect(client.data('message.created')).toHaveLength(sent.length), { timeoutMs: 20_000 });
+      expect(client.data('message.created').map((m) => m.id).sort()).toEqual([...sent].sort());
+      const ids = client.events.filter((e) => e.event === 'message.created').map((e) => Number(e.id));
+      expect(new Set(ids).size).toBe(ids.length);
+      expect(ids).toEqual([...ids].sort((x, y) => x - y));
+    }
   });
 
   it('replays what a client missed after Last-Event-ID (header or query), then goes live', async () => {

@@ -19,6 +19,16 @@ export class Events1764288000000 implements MigrationInterface {
       )`);
     // The prune deletes by age; without this it would scan the whole window each time.
     await q.query(`CREATE INDEX events_created_at ON events (created_at)`);
+    // One call per batch, in one round trip, committing on return (see EventsRepository.append).
+    await q.query(`
+      CREATE FUNCTION append_events(batch json) RETURNS void LANGUAGE plpgsql AS $$
+      BEGIN
+        PERFORM pg_advisory_xact_lock(7240004);
+        INSERT INTO events (dialog_id, recipients, type, payload)
+        SELECT (e->>'d')::uuid, ARRAY(SELECT json_array_elements_text(e->'r')), e->>'t', e->'p'
+        FROM json_array_elements(batch) WITH ORDINALITY AS x(e, n) ORDER BY n;
+        PERFORM pg_notify('chat_events', NULL);
+      END $$`);
     // The highest id the prune has deleted: a client resuming from an older id may have
     // missed events, and is told to resync instead.
     await q.query(`CREATE TABLE event_horizon (one boolean PRIMARY KEY DEFAULT true CHECK (one), pruned_through bigint NOT NULL)`);
@@ -29,6 +39,7 @@ export class Events1764288000000 implements MigrationInterface {
 
   async down(q: QueryRunner): Promise<void> {
     await q.query(`ALTER TABLE instances DROP COLUMN live_streams, DROP COLUMN events_sent`);
+    await q.query(`DROP FUNCTION append_events(json)`);
     await q.query(`DROP TABLE event_horizon`);
     await q.query(`DROP TABLE events`);
   }

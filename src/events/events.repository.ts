@@ -2,10 +2,8 @@ import { Injectable } from '@nestjs/common';
 import { DialogDb } from '../database/dialog-db';
 import { EventRow, NewEvent } from './event.types';
 
+/** What append_events NOTIFYs (the migration spells it too). */
 export const EVENTS_CHANNEL = 'chat_events';
-
-// The class of the advisory lock every publisher takes for its insert (see append).
-const APPEND_LOCK = 7_240_004;
 
 /** Where a reader stands against the log: what it may have lost, and what exists at all. */
 export interface LogBounds {
@@ -33,28 +31,22 @@ export class EventsRepository {
   constructor(private readonly db: DialogDb) {}
 
   /**
-   * One multi-row insert for a batch, in its order, then a NOTIFY (delivered at commit).
+   * One multi-row insert for a batch, in its order, and a NOTIFY (delivered at commit), by
+   * the function `append_events` (migration Events1764288000000): one round trip, and the
+   * statement is its own transaction.
    *
    * Readers fetch `id > the last id they read`. Ids come from a sequence when the insert
-   * runs, but become visible when the transaction commits: without the lock, instance A could
-   * take id 10, instance B id 11 and commit first, a reader would see 11, move past 10, and
-   * never see 10 once A commits. The transaction-scoped lock makes appends take turns from
-   * the first id to the commit, so ids become visible in id order and `id > last` skips
-   * nothing. It costs one short transaction per batch, not per event.
+   * runs, but become visible when the transaction commits: without a lock, instance A could
+   * take id 10, instance B id 11 and commit first; a reader would see 11, move past 10, and
+   * never see 10 once A commits. The function first takes a transaction-scoped advisory lock
+   * (held to the commit), so appends take turns from their first id to their commit, ids
+   * become visible in id order, and `id > last` skips nothing. It costs one short
+   * transaction per batch, not per event. The payload stays json all the way, so it keeps
+   * the text JSON.stringify wrote.
    */
   async append(events: NewEvent[]): Promise<void> {
-    const rows = JSON.stringify(events.map((e) => ({ d: e.dialogId, r: [...e.recipients], t: e.type, p: e.payload })));
-    await this.db.transaction(async (tx) => {
-      await tx.query('SELECT pg_advisory_xact_lock($1)', [APPEND_LOCK]);
-      // json, not jsonb, all the way: the payload keeps the text JSON.stringify wrote.
-      await tx.query(
-        `INSERT INTO events (dialog_id, recipients, type, payload)
-         SELECT (e->>'d')::uuid, ARRAY(SELECT json_array_elements_text(e->'r')), e->>'t', e->'p'
-         FROM json_array_elements($1::json) WITH ORDINALITY AS x(e, n) ORDER BY n`,
-        [rows],
-      );
-      await tx.query('SELECT pg_notify($1, NULL)', [EVENTS_CHANNEL]);
-    });
+    const batch = JSON.stringify(events.map((e) => ({ d: e.dialogId, r: [...e.recipients], t: e.type, p: e.payload })));
+    await this.db.query('SELECT append_events($1::json)', [batch]);
   }
 
   /** Events after `afterId`, oldest first, with the log's bounds read in the same snapshot. */
