@@ -250,6 +250,16 @@ describe('live event streams (GET /events)', () => {
     });
   });
 
+  it('describes the stream, its event payloads and the stream token in the API document', async () => {
+    const doc = (await a.http.get('/docs-json').expect(200)).body;
+    const streamOp = doc.paths['/events'].get;
+    expect(Object.keys(streamOp.responses['200'].content)).toEqual(['text/event-stream']);
+    expect(streamOp.description).toMatch(/message\.created.*message\.edited.*message\.deleted.*dialog\.created.*resync/);
+    expect(streamOp.parameters.map((p: { name: string }) => p.name).sort()).toEqual(['Last-Event-ID', 'lastEventId', 'token']);
+    for (const name of ['MessageDeletedEventDto', 'DialogCreatedEventDto', 'ResyncEventDto', 'StreamTokenDto']) expect(doc.components.schemas[name]).toBeDefined();
+    expect(doc.paths['/events/token'].post.responses['201']).toBeDefined();
+  });
+
   it('closes its streams with a last event when the instance shuts down', async () => {
     const c = await startTestApp(cluster, EVENTS_ENV);
     let closing: Promise<void> | null = null;
