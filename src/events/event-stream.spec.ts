@@ -27,7 +27,7 @@ class FakeResponse extends EventEmitter {
 describe('EventStream', () => {
   let res: FakeResponse;
   let ends: CloseReason[];
-  const sut = (maxBufferBytes = 1000) => new EventStream('alice', res as unknown as ServerResponse, maxBufferBytes, (_s, reason) => ends.push(reason));
+  const sut = (maxBufferBytes = 1000) => new EventStream('req-1', 'alice', res as unknown as ServerResponse, maxBufferBytes, (_s, reason) => ends.push(reason));
 
   beforeEach(() => {
     res = new FakeResponse();

@@ -32,8 +32,11 @@ export class EventStream {
   /** The backlog overflowed while the stream caught up: what it dropped calls for a resync. */
   overflowed = false;
   private ended = false;
+  readonly openedAt = Date.now();
 
   constructor(
+    /** The request's id, for the log. */
+    readonly reqId: string,
     readonly userId: string,
     private readonly res: ServerResponse,
     private readonly maxBufferBytes: number,

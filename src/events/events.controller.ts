@@ -80,7 +80,7 @@ export class EventsController {
     }
     // From here the response is ours to write, as a stream.
     reply.hijack();
-    await this.events.open(user.id, reply.raw, reply.getHeaders() as OutgoingHttpHeaders, lastEventId);
+    await this.events.open(String(reply.request.id), user.id, reply.raw, reply.getHeaders() as OutgoingHttpHeaders, lastEventId);
   }
 
   @Post('token')

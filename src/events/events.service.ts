@@ -58,7 +58,7 @@ export class EventsService {
    * it replays what the client missed; then it sends `ready`, with the id to resume from, and
    * whatever arrived meanwhile.
    */
-  async open(userId: string, res: ServerResponse, headers: OutgoingHttpHeaders, lastEventId: number | undefined): Promise<void> {
+  async open(reqId: string, userId: string, res: ServerResponse, headers: OutgoingHttpHeaders, lastEventId: number | undefined): Promise<void> {
     res.writeHead(200, {
       ...headers,
       'content-type': 'text/event-stream; charset=utf-8',
@@ -67,7 +67,7 @@ export class EventsService {
       'x-accel-buffering': 'no',
     });
     res.write(sseRetry(RETRY_MS));
-    const stream = new EventStream(userId, res, this.config.events.maxBufferBytes, (s, reason) => this.hub.removed(s, reason));
+    const stream = new EventStream(reqId, userId, res, this.config.events.maxBufferBytes, (s, reason) => this.hub.removed(s, reason));
     this.hub.add(stream);
     if (this.hub.closing) return stream.close('shutdown');
     const start = this.feed.position;

@@ -48,8 +48,14 @@ export class StreamHub implements OnModuleInit, BeforeApplicationShutdown {
     if (streams.size === 0) this.byUser.delete(stream.userId);
     this.stats.open--;
     this.metrics.streamsClosed.inc({ reason });
+    // A stream never reaches the access log (its response is written by hand): this is its line.
+    const line = `event stream ${stream.reqId} ended after ${((Date.now() - stream.openedAt) / 1000).toFixed(1)} s`;
     if (reason === 'slow_consumer') {
-      this.logger.warn(`dropped a slow consumer: a stream of user ${JSON.stringify(stream.userId)} had over ${this.config.events.maxBufferBytes} bytes unsent (EVENTS_MAX_BUFFER_KB)`);
+      this.logger.warn(
+        `${line}: dropped a slow consumer, user ${JSON.stringify(stream.userId)}, with over ${this.config.events.maxBufferBytes} bytes unsent (EVENTS_MAX_BUFFER_KB)`,
+      );
+    } else {
+      this.logger.log(`${line}: ${reason === 'client' ? 'the client left' : 'shutting down'}`);
     }
   }
 
