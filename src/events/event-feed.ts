@@ -1,4 +1,5 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { every } from '../common/every';
 import { APP_CONFIG, ResolvedConfig } from '../config/app-config';
 import { NotifyListener } from '../database/notify-listener';
 import { EVENTS_CHANNEL, EventsRepository } from './events.repository';
@@ -49,8 +50,11 @@ export class EventFeed implements OnApplicationBootstrap, OnApplicationShutdown 
   async onApplicationBootstrap(): Promise<void> {
     this.lastSeen = await this.events.position();
     await this.listener.start();
-    this.every(this.config.events.pollMs, 'read', () => this.read());
-    this.every(this.config.events.pruneMs, 'prune', () => this.events.prune(this.config.events.retentionMs));
+    const warn = (what: string) => (err: Error) => this.logger.warn(`events ${what}: ${err.message}`);
+    this.timers.push(
+      every(this.config.events.pollMs, () => this.read(), warn('read')),
+      every(this.config.events.pruneMs, () => this.events.prune(this.config.events.retentionMs), warn('prune')),
+    );
   }
 
   /** Reads everything appended since the last read; concurrent calls share it, and one more read follows. */
@@ -83,14 +87,6 @@ export class EventFeed implements OnApplicationBootstrap, OnApplicationShutdown 
       }
       if (rows.length < READ_BATCH || this.stopped) return;
     }
-  }
-
-  private every(ms: number, what: string, task: () => Promise<unknown>): void {
-    const timer = setInterval(() => {
-      task().catch((err: Error) => this.logger.warn(`events ${what}: ${err.message}`));
-    }, ms);
-    timer.unref();
-    this.timers.push(timer);
   }
 
   async onApplicationShutdown(): Promise<void> {

@@ -2,6 +2,7 @@ import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/commo
 import { randomUUID } from 'node:crypto';
 import { APP_CONFIG, ResolvedConfig } from '../config/app-config';
 import { DomainErrorCode, DomainException } from '../common/domain.exception';
+import { every } from '../common/every';
 import { NotifyListener } from '../database/notify-listener';
 import { Ring } from '../ring';
 import { MetricsService } from '../observability/metrics.service';
@@ -89,8 +90,8 @@ export class RingService implements OnApplicationShutdown {
     await this.repo.heartbeat(this.instanceId, 0, this.config.ringLeaseMs);
     await this.refresh();
     await this.heartbeat();
-    this.every(this.config.ringPollMs, () => this.refresh());
-    this.every(this.config.heartbeatMs, () => this.heartbeat());
+    const warn = (err: Error) => this.logger.warn(`ring refresh: ${err.message}`);
+    this.timers.push(every(this.config.ringPollMs, () => this.refresh(), warn), every(this.config.heartbeatMs, () => this.heartbeat(), warn));
   }
 
   /** Loads the newest ring version; concurrent callers share one load. */
@@ -143,14 +144,6 @@ export class RingService implements OnApplicationShutdown {
     const live = this.latency.live();
     const over = this.strainJob !== null && strained(live, this.latency.targetFor(this.strainJob, this.config.reshardLatencyTargetMs).targetMs);
     await this.repo.heartbeat(this.instanceId, this.state.version, this.config.ringLeaseMs, { p99: live.p99, strained: over }, this.streams);
-  }
-
-  private every(ms: number, task: () => Promise<unknown>): void {
-    const timer = setInterval(() => {
-      task().catch((err: Error) => this.logger.warn(`ring refresh: ${err.message}`));
-    }, ms);
-    timer.unref();
-    this.timers.push(timer);
   }
 
   async onApplicationShutdown(): Promise<void> {
