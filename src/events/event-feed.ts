@@ -73,6 +73,16 @@ export class EventFeed implements OnApplicationBootstrap, OnApplicationShutdown 
   }
 
   private async catchUp(): Promise<void> {
+    if (this.hub.empty) {
+      // No stream here to hand rows to: only the position moves, by one index lookup.
+      const newest = await this.events.position();
+      // Still none: a stream that opens from now on starts at the new position. One that
+      // opened during the lookup started at the old one, so its events are read below.
+      if (this.hub.empty) {
+        this.lastSeen = Math.max(this.lastSeen, newest);
+        return;
+      }
+    }
     for (;;) {
       const { bounds, rows } = await this.events.after(this.lastSeen, READ_BATCH);
       if (bounds.prunedThrough > this.lastSeen) {

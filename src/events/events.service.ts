@@ -68,6 +68,8 @@ export class EventsService {
     });
     res.write(sseRetry(RETRY_MS));
     const stream = new EventStream(reqId, userId, res, this.config.events.maxBufferBytes, (s, reason) => this.hub.removed(s, reason));
+    // Gone while it was authenticated: its close came before the stream could hear it.
+    if (res.destroyed) return;
     this.hub.add(stream);
     if (this.hub.closing) return stream.close('shutdown');
     const start = this.feed.position;

@@ -34,6 +34,10 @@ export class StreamHub implements OnModuleInit, BeforeApplicationShutdown {
     return this.shuttingDown;
   }
 
+  get empty(): boolean {
+    return this.byUser.size === 0;
+  }
+
   add(stream: EventStream): void {
     let streams = this.byUser.get(stream.userId);
     if (!streams) this.byUser.set(stream.userId, (streams = new Set()));
