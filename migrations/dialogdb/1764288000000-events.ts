@@ -19,7 +19,10 @@ export class Events1764288000000 implements MigrationInterface {
       )`);
     // The prune deletes by age; without this it would scan the whole window each time.
     await q.query(`CREATE INDEX events_created_at ON events (created_at)`);
-    // One call per batch, in one round trip, committing on return (see EventsRepository.append).
+    // One call per batch, in one round trip, committing on return. The lock (held to the
+    // commit) makes appends take turns, so ids become visible in id order and a reader's
+    // `id > last` skips nothing (EventsRepository.append says why); ORDER BY n gives the
+    // batch's rows their ids in the order they were published.
     await q.query(`
       CREATE FUNCTION append_events(batch json) RETURNS void LANGUAGE plpgsql AS $$
       BEGIN
