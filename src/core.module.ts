@@ -2,6 +2,7 @@ import { DynamicModule, Global, Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { APP_CONFIG, ResolvedConfig } from './config/app-config';
 import { DialogDb } from './database/dialog-db';
+import { StreamStats } from './events/stream-stats';
 import { ShutdownService } from './lifecycle/shutdown.service';
 import { MetricsService } from './observability/metrics.service';
 import { LatencyTracker } from './reshard/latency-tracker';
@@ -51,8 +52,9 @@ export class CoreModule {
         RingService,
         TopologyService,
         ShutdownService,
+        StreamStats,
       ],
-      exports: [APP_CONFIG, SHARD_PROVISIONER, LatencyTracker, MetricsService, DialogDb, ShardRegistry, ShardOpsRepository, RingRepository, RingService, ShutdownService],
+      exports: [APP_CONFIG, SHARD_PROVISIONER, LatencyTracker, MetricsService, DialogDb, ShardRegistry, ShardOpsRepository, RingRepository, RingService, ShutdownService, StreamStats],
     };
   }
 }

@@ -1,5 +1,5 @@
 import { JwtService } from '@nestjs/jwt';
-import { TokenService } from './token.service';
+import { STREAM_AUDIENCE, STREAM_TOKEN_TTL_S, TokenCheck, TokenService } from './token.service';
 
 const DAY = 86_400;
 
@@ -111,5 +111,34 @@ describe('TokenService lifetimes', () => {
   it('says why a token is refused: expired, or not ours', async () => {
     expect(await refusal(jwt.sign({ sub: 'ops' }, { expiresIn: -10 }))).toBe('token expired');
     expect(await refusal(new JwtService({ secret: 'other' }).sign({ sub: 'ops' }, { expiresIn: 60 }))).toBe('invalid token');
+  });
+});
+
+describe('TokenService stream tokens', () => {
+  const jwt = new JwtService({ secret: 's', signOptions: { algorithm: 'HS256' } });
+  const sut = new TokenService(jwt, { jwtMaxTtlSeconds: DAY });
+  const refusal = async (check: Promise<TokenCheck> | TokenCheck) => {
+    const checked = await check;
+    return 'refused' in checked ? checked.refused : null;
+  };
+
+  it('signs a token for GET /events that lives a minute', () => {
+    const claims = jwt.decode(sut.signStream('alice'));
+    expect(claims).toMatchObject({ sub: 'alice', aud: STREAM_AUDIENCE });
+    expect(claims.exp - claims.iat).toBe(STREAM_TOKEN_TTL_S);
+    expect(sut.checkStream(sut.signStream('alice'))).toEqual({ user: { id: 'alice', admin: false, viewer: false } });
+  });
+
+  it('refuses a stream token as a bearer token, and a bearer token as a stream token', async () => {
+    expect(await refusal(sut.check(sut.signStream('alice')))).toMatch(/stream token opens only GET \/events/);
+    expect(await refusal(sut.check(jwt.sign({ sub: 'alice', aud: ['x', STREAM_AUDIENCE] }, { expiresIn: 60 })))).toMatch(/stream token/);
+    expect(await refusal(sut.checkStream(sut.sign('alice')))).toMatch(/invalid stream token/);
+    expect(await refusal(sut.checkStream(sut.sign('ops', { admin: true })))).toMatch(/invalid stream token/);
+  });
+
+  it('refuses an expired or forged stream token', async () => {
+    expect(await refusal(sut.checkStream(jwt.sign({ sub: 'alice', aud: STREAM_AUDIENCE }, { expiresIn: -1 })))).toMatch(/expired/);
+    const forged = new JwtService({ secret: 'other' }).sign({ sub: 'alice', aud: STREAM_AUDIENCE }, { expiresIn: 60 });
+    expect(await refusal(sut.checkStream(forged))).toMatch(/invalid stream token/);
   });
 });

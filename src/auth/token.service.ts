@@ -30,6 +30,14 @@ const VERIFIED_MAX_MS = 10 * 60_000;
 // further ahead would outlive the cap counted from its iat.
 const CLOCK_SKEW_S = 60;
 
+/**
+ * The audience of stream tokens: short-lived tokens a browser puts in GET /events?token=,
+ * since an EventSource cannot send headers. They open that one route and nothing else, so one
+ * that leaks from a URL (a proxy's log, the browser's history) is worth a minute of events.
+ */
+export const STREAM_AUDIENCE = 'chat-events';
+export const STREAM_TOKEN_TTL_S = 60;
+
 /** A token's verdict: the user, or why it is refused (the 401's message). */
 export type TokenCheck = { user: AuthUser } | { refused: string };
 
@@ -65,6 +73,24 @@ export class TokenService {
     return this.jwt.sign(payload, { expiresIn: ttl });
   }
 
+  /** A stream token for GET /events?token=: STREAM_TOKEN_TTL_S long, and accepted nowhere else. */
+  signStream(userId: string): string {
+    return this.jwt.sign({ sub: userId }, { expiresIn: STREAM_TOKEN_TTL_S, audience: STREAM_AUDIENCE });
+  }
+
+  /** Accepts only stream tokens (signStream's), which check() refuses. */
+  checkStream(token: string): TokenCheck {
+    let claims: { sub?: unknown };
+    try {
+      claims = this.jwt.verify(token, { algorithms: ['HS256'], audience: STREAM_AUDIENCE });
+    } catch (err) {
+      if ((err as Error)?.name === 'TokenExpiredError') return { refused: 'stream token expired: get a new one from POST /events/token' };
+      return { refused: 'invalid stream token: ?token= takes a token from POST /events/token (or send Authorization: Bearer <JWT>)' };
+    }
+    if (!isUserId(claims.sub)) return { refused: 'invalid stream token' };
+    return { user: { id: claims.sub, admin: false, viewer: false } };
+  }
+
   /** Returns the user, or null for any token that check() refuses. */
   async verify(token: string): Promise<AuthUser | null> {
     const checked = await this.check(token);
@@ -82,7 +108,7 @@ export class TokenService {
     const now = Date.now();
     const known = this.verified.get(token);
     if (known && now < known.until) return { user: known.user };
-    let claims: { sub?: unknown; role?: unknown; exp?: unknown; iat?: unknown };
+    let claims: { sub?: unknown; role?: unknown; exp?: unknown; iat?: unknown; aud?: unknown };
     // The header's alg only picks which of our keys to try; each key verifies its one
     // algorithm, so an HS256 token "signed" with the provider's public key meets our secret.
     const idp = this.idp;
@@ -104,6 +130,7 @@ export class TokenService {
         return { refused: 'invalid token' };
       }
     }
+    if (!fromIdp && isStreamToken(claims)) return { refused: 'a stream token opens only GET /events?token=; send your bearer token here' };
     if (typeof claims.exp !== 'number') {
       return { refused: `token has no exp: tokens must expire, at most ${formatDuration(this.maxTtlSeconds)} after they are issued` };
     }
@@ -128,6 +155,10 @@ export class TokenService {
     this.verified.set(token, { user, until: Math.min(claims.exp * 1000, now + VERIFIED_MAX_MS) });
     return { user };
   }
+}
+
+function isStreamToken(claims: { aud?: unknown }): boolean {
+  return claims.aud === STREAM_AUDIENCE || (Array.isArray(claims.aud) && claims.aud.includes(STREAM_AUDIENCE));
 }
 
 /** The alg a token's header names, or undefined when there is no readable header. */

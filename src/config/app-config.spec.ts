@@ -81,6 +81,23 @@ describe('memory', () => {
   });
 });
 
+describe('live event streams', () => {
+  it('pings every 15 s, keeps 10 minutes, prunes a tenth of that (at most a minute), and bounds a stream at 1 MiB unless set', () => {
+    expect(loadConfig({}).events).toEqual({ heartbeatMs: 15_000, retentionMs: 600_000, pruneMs: 60_000, pollMs: 2000, maxBufferBytes: 1024 * 1024 });
+    expect(loadConfig({ EVENTS_RETENTION_MS: '60000', EVENTS_HEARTBEAT_MS: '200', EVENTS_MAX_BUFFER_KB: '64' }).events).toMatchObject({
+      heartbeatMs: 200,
+      retentionMs: 60_000,
+      pruneMs: 6000,
+      maxBufferBytes: 64 * 1024,
+    });
+  });
+
+  it('refuses values out of range', () => {
+    expect(() => loadConfig({ EVENTS_HEARTBEAT_MS: '0' })).toThrow(/EVENTS_HEARTBEAT_MS must be an integer from 50/);
+    expect(() => loadConfig({ EVENTS_RETENTION_MS: 'ten minutes' })).toThrow(/EVENTS_RETENTION_MS/);
+  });
+});
+
 describe('JWT_MAX_TTL', () => {
   it('caps tokens at 24 hours unless set', () => {
     expect(loadConfig({}).jwtMaxTtlSeconds).toBe(86_400);

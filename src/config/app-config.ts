@@ -66,6 +66,21 @@ export interface AppConfig {
   rateLimitUsers: number;
   /** The membership cache's memory budget, in bytes (as estimated per entry). */
   membershipCacheBytes: number;
+  /** Live event streams (GET /events): see EventsConfig. */
+  events: EventsConfig;
+}
+
+export interface EventsConfig {
+  /** A `: ping` comment on every open stream this often, so idle proxies keep it. */
+  heartbeatMs: number;
+  /** Events are kept (and replayed after a reconnect) at least this long. */
+  retentionMs: number;
+  /** How often an instance deletes events older than the retention. */
+  pruneMs: number;
+  /** How often an instance reads new events when no NOTIFY arrives. */
+  pollMs: number;
+  /** A stream whose unsent output passes this many bytes is a slow consumer and is dropped. */
+  maxBufferBytes: number;
 }
 
 /** The resolved configuration once databases are known (embedded servers started or URLs given). */
@@ -355,6 +370,19 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     dialogLimit: rateLimit(env, 'DIALOGS', 60, 20),
     rateLimitUsers: int(env, 'RATE_LIMIT_USERS', 100_000, 1, 10_000_000),
     membershipCacheBytes: int(env, 'MEMBERSHIP_CACHE_MB', 128, 1, 1_048_576) * 1024 * 1024,
+    events: eventsConfig(env),
+  };
+}
+
+function eventsConfig(env: NodeJS.ProcessEnv): EventsConfig {
+  const retentionMs = int(env, 'EVENTS_RETENTION_MS', 600_000, 1000, 86_400_000);
+  return {
+    // Proxies commonly close a response idle for 30 to 60 s.
+    heartbeatMs: int(env, 'EVENTS_HEARTBEAT_MS', 15_000, 50, 600_000),
+    retentionMs,
+    pruneMs: int(env, 'EVENTS_PRUNE_MS', Math.min(60_000, Math.ceil(retentionMs / 10)), 50, 3_600_000),
+    pollMs: int(env, 'EVENTS_POLL_MS', 2000, 50, 60_000),
+    maxBufferBytes: int(env, 'EVENTS_MAX_BUFFER_KB', 1024, 1, 1_048_576) * 1024,
   };
 }
 

@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { EventsModule } from '../events/events.module';
 import { ActivityService } from './activity.service';
 import { DialogAccessService } from './dialog-access.service';
 import { DialogsController } from './dialogs.controller';
@@ -6,6 +7,7 @@ import { DialogsRepository } from './dialogs.repository';
 import { DialogsService } from './dialogs.service';
 
 @Module({
+  imports: [EventsModule],
   controllers: [DialogsController],
   providers: [DialogsRepository, DialogAccessService, DialogsService, ActivityService],
   exports: [DialogAccessService, DialogsService, ActivityService],

@@ -1,10 +1,11 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
 import { AuthUser } from '../auth/auth.decorators';
 import { decodeCursor, encodeCursor, isPgTimestamptz } from '../common/cursor';
 import { DomainErrorCode, DomainException } from '../common/domain.exception';
 import { isUuid } from '../common/uuid.pipe';
+import { EventPublisher } from '../events/event-publisher';
 import { RateLimits } from '../limits/rate-limits.service';
 import { DialogAccessService } from './dialog-access.service';
 import { CreateDialogDto, DialogDto, DialogPageDto } from './dialog.dto';
@@ -33,12 +34,14 @@ function directParticipants(a: string, b: string): string[] {
 
 @Injectable()
 export class DialogsService {
+  private readonly logger = new Logger('Dialogs');
   private readonly directIds = new LRUCache<string, string>({ max: 200_000 });
 
   constructor(
     private readonly dialogs: DialogsRepository,
     private readonly access: DialogAccessService,
     private readonly limits: RateLimits,
+    private readonly events: EventPublisher,
   ) {}
 
   async create(user: AuthUser, dto: CreateDialogDto): Promise<DialogDto> {
@@ -52,7 +55,9 @@ export class DialogsService {
       participantIds,
     });
     this.access.remember(id, participantIds);
-    return this.get(user, id);
+    const dialog = await this.get(user, id);
+    this.announce(dialog);
+    return dialog;
   }
 
   async get(user: AuthUser, id: string): Promise<DialogDto> {
@@ -86,10 +91,22 @@ export class DialogsService {
     this.limits.takeDialog(userId);
     const key = directKey(userId, otherId);
     const participantIds = directParticipants(userId, otherId);
-    const id = await this.dialogs.create({ id: randomUUID(), kind: 'direct', title: null, createdBy: userId, participantIds, directKey: key });
+    const created = randomUUID();
+    const id = await this.dialogs.create({ id: created, kind: 'direct', title: null, createdBy: userId, participantIds, directKey: key });
     this.access.remember(id, participantIds);
     this.directIds.set(key, id);
+    // Only when this call made it: otherwise someone else's create announces it.
+    if (id === created) {
+      // The send it opens goes on whether or not this read succeeds.
+      const row = await this.dialogs.findById(id).catch((err: Error) => void this.logger.warn(`dialog.created of ${id} not published: ${err.message}`));
+      if (row) this.announce(toDialogDto(row));
+    }
     return id;
+  }
+
+  /** Tells the participants' streams about a dialog just created. */
+  private announce(dialog: DialogDto): void {
+    this.events.publish('dialog.created', dialog.id, dialog.participantIds, { ...dialog, dialogId: dialog.id });
   }
 
   /**

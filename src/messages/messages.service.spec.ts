@@ -1,6 +1,7 @@
 import { AuthUser } from '../auth/auth.decorators';
 import { DomainErrorCode, DomainException } from '../common/domain.exception';
 import { ActivityService } from '../dialogs/activity.service';
+import { EventPublisher } from '../events/event-publisher';
 import { DialogAccessService } from '../dialogs/dialog-access.service';
 import { MetricsService } from '../observability/metrics.service';
 import { RingService } from '../routing/ring.service';
@@ -35,7 +36,7 @@ describe('MessagesService.send retried during a reshard', () => {
     const reader = { byClientId: async (shard: string) => copies[shard] ?? null } as unknown as ShardReader;
     const access = { assertParticipant: async () => new Set(['alice']) } as unknown as DialogAccessService;
     const ring = { route: () => ({ dialogId, hash: 1, write: 'target', reads: ['target', 'source'] }) } as unknown as RingService;
-    const sut = new MessagesService(repository, { insert: inserts } as unknown as MessageWriter, reader, access, ring, {} as ActivityService, {} as MetricsService);
+    const sut = new MessagesService(repository, { insert: inserts } as unknown as MessageWriter, reader, access, ring, {} as ActivityService, {} as MetricsService, { publish: () => undefined } as unknown as EventPublisher);
     return { sut, inserts };
   }
 

@@ -7,6 +7,7 @@ import { DomainErrorCode, DomainException } from '../common/domain.exception';
 import { isUuid } from '../common/uuid.pipe';
 import { ActivityService } from '../dialogs/activity.service';
 import { DialogAccessService } from '../dialogs/dialog-access.service';
+import { EventPublisher } from '../events/event-publisher';
 import { RingService } from '../routing/ring.service';
 import { Route } from '../routing/router';
 import { LogContext } from '../observability/log-context';
@@ -89,10 +90,11 @@ export class MessagesService {
     private readonly ring: RingService,
     private readonly activity: ActivityService,
     private readonly metrics: MetricsService,
+    private readonly events: EventPublisher,
   ) {}
 
   async send(user: AuthUser, dialogId: string, text: string, clientMessageId?: string, log: LogContext = {}): Promise<SendResult> {
-    await this.access.assertParticipant(dialogId, user.id);
+    const participants = await this.access.assertParticipant(dialogId, user.id);
     // One id for every attempt: a write retried on a new route after a refusal is the same message.
     const id = uuidv7();
     const createdAt = uuidv7Time(id);
@@ -119,7 +121,10 @@ export class MessagesService {
       if (row) {
         this.pages.wrote(dialogId);
         this.activity.touch(dialogId, createdAt);
-        return { message: toMessageDto(row), created: true };
+        const message = toMessageDto(row);
+        // The row has committed; the event is queued and written after (EventPublisher).
+        this.events.publish('message.created', dialogId, participants, message);
+        return { message, created: true };
       }
       const first = await this.reader.byClientId(route.write, { dialogId, hash: route.hash, authorId: user.id, clientMessageId: clientMessageId! });
       if (!first) throw new Error(`idempotent send of ${clientMessageId} found neither a conflict nor a row`);
@@ -197,13 +202,15 @@ export class MessagesService {
   }
 
   async edit(user: AuthUser, dialogId: string, messageId: string, text: string, log: LogContext = {}): Promise<MessageDto> {
-    await this.access.assertParticipant(dialogId, user.id);
+    const participants = await this.access.assertParticipant(dialogId, user.id);
     return this.onRoute(dialogId, async (route) => {
       await this.pull(route, dialogId, messageId);
       const row = await this.messages.edit(route.write, dialogId, route.hash, messageId, user.id, text);
       if (row) {
         this.pages.wrote(dialogId);
-        return toMessageDto(row);
+        const message = toMessageDto(row);
+        this.events.publish('message.edited', dialogId, participants, message);
+        return message;
       }
       throw await this.whyNotWritable(route, dialogId, messageId, user.id);
     }, log);
@@ -211,11 +218,13 @@ export class MessagesService {
 
   /** Deleting is idempotent: deleting one's own already deleted message succeeds again. */
   async delete(user: AuthUser, dialogId: string, messageId: string, log: LogContext = {}): Promise<void> {
-    await this.access.assertParticipant(dialogId, user.id);
+    const participants = await this.access.assertParticipant(dialogId, user.id);
     return this.onRoute(dialogId, async (route) => {
       await this.pull(route, dialogId, messageId);
       if (await this.messages.softDelete(route.write, dialogId, route.hash, messageId, user.id)) {
         this.pages.wrote(dialogId);
+        // Only the delete that made the tombstone: deleting again changes nothing and says nothing.
+        this.events.publish('message.deleted', dialogId, participants, { id: messageId, dialogId });
         return;
       }
       const existing = await this.messages.findById(route.write, dialogId, route.hash, messageId);

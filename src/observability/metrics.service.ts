@@ -90,6 +90,46 @@ export class MetricsService {
     registers: [this.registry],
   });
 
+  readonly eventsPublished = new Counter({
+    name: 'chat_events_published_total',
+    help: 'Events this instance wrote to the events log (what its writes produced)',
+    registers: [this.registry],
+  });
+
+  readonly eventPublishBatch = new Histogram({
+    name: 'chat_event_publish_batch_rows',
+    help: 'Events written to the events log together in one insert',
+    buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256, 512],
+    registers: [this.registry],
+  });
+
+  readonly eventPublishFailures = new Counter({
+    name: 'chat_event_publish_failures_total',
+    help: 'Inserts into the events log that failed (each is retried)',
+    registers: [this.registry],
+  });
+
+  readonly eventsDropped = new Counter({
+    name: 'chat_events_dropped_total',
+    help: 'Events given up before reaching the log, by reason; their recipients are told to resync',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+
+  readonly eventsSent = new Counter({
+    name: 'chat_events_sent_total',
+    help: 'Events written to live streams on this instance, by type',
+    labelNames: ['type'] as const,
+    registers: [this.registry],
+  });
+
+  readonly streamsClosed = new Counter({
+    name: 'chat_event_streams_closed_total',
+    help: 'Live streams ended on this instance, by reason (client, slow_consumer, shutdown)',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'chat_process_' });
   }

@@ -25,6 +25,12 @@ export interface InstanceRow {
   lease_ms: number;
 }
 
+/** What an instance's live streams amount to, as its heartbeat reports them. */
+export interface InstanceStreams {
+  open: number;
+  sent: number;
+}
+
 /** An instance's live p99 (null with too few requests) and whether it is over its reshard target. */
 export interface InstanceStrain {
   p99: number | null;
@@ -120,12 +126,19 @@ export class RingRepository {
   }
 
   /** Version 0: the instance is starting and serves nothing yet, but jobs already wait for it. */
-  async heartbeat(instanceId: string, version: number, leaseMs: number, live: InstanceStrain = { p99: null, strained: false }): Promise<void> {
+  async heartbeat(
+    instanceId: string,
+    version: number,
+    leaseMs: number,
+    live: InstanceStrain = { p99: null, strained: false },
+    streams: InstanceStreams = { open: 0, sent: 0 },
+  ): Promise<void> {
     await this.db.query(
-      `INSERT INTO instances (id, ring_version, lease_ms, live_p99_ms, strained) VALUES ($1, $2, $3, $4, $5)
+      `INSERT INTO instances (id, ring_version, lease_ms, live_p99_ms, strained, live_streams, events_sent) VALUES ($1, $2, $3, $4, $5, $6, $7)
        ON CONFLICT (id) DO UPDATE SET ring_version = EXCLUDED.ring_version, lease_ms = EXCLUDED.lease_ms,
-         live_p99_ms = EXCLUDED.live_p99_ms, strained = EXCLUDED.strained, heartbeat_at = now()`,
-      [instanceId, version, leaseMs, live.p99, live.strained],
+         live_p99_ms = EXCLUDED.live_p99_ms, strained = EXCLUDED.strained,
+         live_streams = EXCLUDED.live_streams, events_sent = EXCLUDED.events_sent, heartbeat_at = now()`,
+      [instanceId, version, leaseMs, live.p99, live.strained, streams.open, streams.sent],
     );
   }
 
@@ -155,9 +168,9 @@ export class RingRepository {
     );
   }
 
-  async liveInstances(aliveMs: number): Promise<InstanceRow[]> {
-    return this.db.query<InstanceRow>(
-      `SELECT id, ring_version, heartbeat_at, lease_ms FROM instances
+  async liveInstances(aliveMs: number): Promise<Array<InstanceRow & { live_streams: number; events_sent: string }>> {
+    return this.db.query(
+      `SELECT id, ring_version, heartbeat_at, lease_ms, live_streams, events_sent FROM instances
        WHERE heartbeat_at > now() - make_interval(secs => $1::double precision / 1000) ORDER BY id`,
       [aliveMs],
     );

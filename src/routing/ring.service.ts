@@ -1,11 +1,13 @@
 import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
-import { Client } from 'pg';
 import { APP_CONFIG, ResolvedConfig } from '../config/app-config';
 import { DomainErrorCode, DomainException } from '../common/domain.exception';
+import { every } from '../common/every';
+import { NotifyListener } from '../database/notify-listener';
 import { Ring } from '../ring';
 import { MetricsService } from '../observability/metrics.service';
 import { ShardRegistry } from '../shards/shard-registry';
+import { StreamStats } from '../events/stream-stats';
 import { LatencyTracker, strained } from '../reshard/latency-tracker';
 import { RING_CHANNEL, RingRepository } from './ring.repository';
 import { Route, RingState, routeDialog } from './router';
@@ -24,7 +26,7 @@ export class RingService implements OnApplicationShutdown {
   private lastRefreshOk = 0;
   private refreshing: Promise<RingState> | null = null;
   private timers: NodeJS.Timeout[] = [];
-  private listener: Client | null = null;
+  private readonly listener: NotifyListener;
   private stopped = false;
   /** The latest reshard job whose ring this instance served: its heartbeat says whether live traffic here suffers from it. */
   private strainJob: string | null = null;
@@ -35,7 +37,15 @@ export class RingService implements OnApplicationShutdown {
     private readonly registry: ShardRegistry,
     metrics: MetricsService,
     private readonly latency: LatencyTracker,
+    private readonly streams: StreamStats = new StreamStats(),
   ) {
+    this.listener = new NotifyListener({
+      url: config.dialogDbUrl,
+      connectTimeoutMs: config.connectTimeoutMs,
+      channel: RING_CHANNEL,
+      onNotify: () => void this.refresh().catch((err: Error) => this.logger.warn(`ring refresh on notify: ${err.message}`)),
+      logger: this.logger,
+    });
     metrics.gauge('chat_ring_version', 'The ring version this instance serves', [], (g) => {
       if (this.state) g.set(this.state.version);
     });
@@ -76,12 +86,12 @@ export class RingService implements OnApplicationShutdown {
    */
   async start(): Promise<void> {
     this.logger.log(`instance ${this.instanceId} starting (reshards wait for this id to serve each new ring)`);
-    if (this.config.ringListen) await this.listen();
+    if (this.config.ringListen) await this.listener.start();
     await this.repo.heartbeat(this.instanceId, 0, this.config.ringLeaseMs);
     await this.refresh();
     await this.heartbeat();
-    this.every(this.config.ringPollMs, () => this.refresh());
-    this.every(this.config.heartbeatMs, () => this.heartbeat());
+    const warn = (err: Error) => this.logger.warn(`ring refresh: ${err.message}`);
+    this.timers.push(every(this.config.ringPollMs, () => this.refresh(), warn), every(this.config.heartbeatMs, () => this.heartbeat(), warn));
   }
 
   /** Loads the newest ring version; concurrent callers share one load. */
@@ -133,47 +143,13 @@ export class RingService implements OnApplicationShutdown {
     if (!this.state || this.stopped) return;
     const live = this.latency.live();
     const over = this.strainJob !== null && strained(live, this.latency.targetFor(this.strainJob, this.config.reshardLatencyTargetMs).targetMs);
-    await this.repo.heartbeat(this.instanceId, this.state.version, this.config.ringLeaseMs, { p99: live.p99, strained: over });
-  }
-
-  private every(ms: number, task: () => Promise<unknown>): void {
-    const timer = setInterval(() => {
-      task().catch((err: Error) => this.logger.warn(`ring refresh: ${err.message}`));
-    }, ms);
-    timer.unref();
-    this.timers.push(timer);
-  }
-
-  private async listen(): Promise<void> {
-    if (this.stopped) return;
-    const client = new Client({ connectionString: this.config.dialogDbUrl, connectionTimeoutMillis: this.config.connectTimeoutMs });
-    const retry = () => {
-      if (this.listener !== client || this.stopped) return;
-      this.listener = null;
-      void client.end().catch(() => undefined);
-      setTimeout(() => void this.listen(), 1000).unref();
-    };
-    client.on('error', retry);
-    client.on('end', retry);
-    client.on('notification', () => {
-      void this.refresh().catch((err: Error) => this.logger.warn(`ring refresh on notify: ${err.message}`));
-    });
-    this.listener = client;
-    try {
-      await client.connect();
-      await client.query(`LISTEN ${RING_CHANNEL}`);
-    } catch (err) {
-      this.logger.warn(`LISTEN ${RING_CHANNEL} failed, polling meanwhile: ${(err as Error).message}`);
-      retry();
-    }
+    await this.repo.heartbeat(this.instanceId, this.state.version, this.config.ringLeaseMs, { p99: live.p99, strained: over }, this.streams);
   }
 
   async onApplicationShutdown(): Promise<void> {
     this.stopped = true;
     this.timers.forEach(clearInterval);
-    const listener = this.listener;
-    this.listener = null;
-    await listener?.end().catch(() => undefined);
+    await this.listener.stop();
     // Leaving at once, rather than letting the heartbeat expire, lets a reshard go on.
     await this.repo.forgetInstance(this.instanceId).catch(() => undefined);
   }

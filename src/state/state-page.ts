@@ -175,7 +175,7 @@ export function statePage(nonce: string): string {
   <section class="card" aria-labelledby="instances-title">
     <h2 id="instances-title">API instances</h2>
     <div class="scroll"><table id="instances">
-      <thead><tr><th>Instance</th><th class="num">Serves ring</th><th class="num">Heartbeat</th></tr></thead>
+      <thead><tr><th>Instance</th><th class="num">Serves ring</th><th class="num">Heartbeat</th><th class="num">Live streams</th><th class="num">Events sent</th></tr></thead>
       <tbody id="instances-body"></tbody>
     </table></div>
   </section>

@@ -163,6 +163,8 @@ export class StateService {
       ringVersion: row.ring_version,
       heartbeatAgeMs: Math.max(0, now.getTime() - row.heartbeat_at.getTime()),
       self: row.id === this.ringService.instanceId,
+      streams: row.live_streams,
+      eventsSent: Number(row.events_sent),
     }));
   }
 }

@@ -171,6 +171,11 @@ export class FuzzClient {
       const outgoing = http.request(
         { host: '127.0.0.1', port: this.port, method: req.method, path: req.path, headers, agent: this.agent },
         (res) => {
+          // A live stream (GET /events) never ends by itself: that it opened is its answer.
+          if (String(res.headers['content-type']).startsWith('text/event-stream')) {
+            res.destroy();
+            return resolve({ status: res.statusCode ?? 0, contentType: String(res.headers['content-type']), text: '' });
+          }
           const chunks: Buffer[] = [];
           res.on('data', (chunk: Buffer) => chunks.push(chunk));
           res.on('end', () =>

@@ -189,11 +189,11 @@ export function runStatePage(config: PageConfig): void {
   function renderInstances(d: StateView): void {
     const body = clear($('instances-body'));
     if (!d.instances) {
-      body.appendChild(h('tr', {}, [h('td', { colspan: 3, class: 'muted', text: 'instances unavailable' })]));
+      body.appendChild(h('tr', {}, [h('td', { colspan: 5, class: 'muted', text: 'instances unavailable' })]));
       return;
     }
     if (!d.instances.length) {
-      body.appendChild(h('tr', {}, [h('td', { colspan: 3, class: 'muted', text: 'no live instance' })]));
+      body.appendChild(h('tr', {}, [h('td', { colspan: 5, class: 'muted', text: 'no live instance' })]));
       return;
     }
     const current = d.ring ? d.ring.version : 0;
@@ -204,6 +204,8 @@ export function runStatePage(config: PageConfig): void {
           h('td', { title: i.id }, [h('code', { text: shortId(i.id) }), i.self ? ' ' : null, i.self ? badge('plain', 'this one') : null]),
           h('td', { class: 'num' }, ['v' + i.ringVersion, behind ? ' ' : null, behind ? badge('warn', 'behind') : null]),
           h('td', { class: 'num' }, [age(i.heartbeatAgeMs)]),
+          h('td', { class: 'num' }, [int(i.streams)]),
+          h('td', { class: 'num' }, [int(i.eventsSent)]),
         ]),
       );
     }

@@ -81,6 +81,9 @@ export interface InstanceView {
   heartbeatAgeMs: number;
   /** The instance that answered this request. */
   self: boolean;
+  /** Live event streams open on it, and events it has written to streams since it started. */
+  streams: number;
+  eventsSent: number;
 }
 
 export interface VerificationView {
