@@ -126,6 +126,18 @@ describe('live event streams (GET /events)', () => {
     }
   });
 
+  it('delivers an event too large to ride in its notification, and those after it, from the log', async () => {
+    const bob = await stream(b, 'bob');
+    const created = await dialog(a, 'alice', ['bob']);
+    // 4000 three-byte characters: about 12 kB, past the 8000 bytes a notification carries.
+    const big = await send(a, 'alice', created.id, '語'.repeat(4000));
+    const small = await send(a, 'alice', created.id, 'after the big one');
+    await eventually(() => {
+      const got = bob.events.filter((e) => e.event === 'message.created').map((e) => JSON.parse(e.data) as Record<string, unknown>);
+      expect(got).toEqual([big, small]);
+    });
+  });
+
   it('replays what a client missed after Last-Event-ID (header or query), then goes live', async () => {
     const first = await stream(a, 'erin');
     const created = await dialog(a, 'erin', ['frank']);

@@ -22,15 +22,24 @@ export class Events1764288000000 implements MigrationInterface {
     // One call per batch, in one round trip, committing on return. The lock (held to the
     // commit) makes appends take turns, so ids become visible in id order and a reader's
     // `id > last` skips nothing (EventsRepository.append says why); ORDER BY n gives the
-    // batch's rows their ids in the order they were published.
+    // batch's rows their ids in the order they were published. The notification carries the
+    // rows themselves when they fit in one (8000 bytes), so no listener reads them back: an
+    // append then costs every instance nothing but the notification. A larger batch
+    // notifies with no payload, and listeners read the log.
     await q.query(`
       CREATE FUNCTION append_events(batch json) RETURNS void LANGUAGE plpgsql AS $$
+      DECLARE
+        appended text;
       BEGIN
         PERFORM pg_advisory_xact_lock(7240004);
-        INSERT INTO events (dialog_id, recipients, type, payload)
-        SELECT (e->>'d')::uuid, ARRAY(SELECT json_array_elements_text(e->'r')), e->>'t', e->'p'
-        FROM json_array_elements(batch) WITH ORDINALITY AS x(e, n) ORDER BY n;
-        PERFORM pg_notify('chat_events', NULL);
+        WITH added AS (
+          INSERT INTO events (dialog_id, recipients, type, payload)
+          SELECT (e->>'d')::uuid, ARRAY(SELECT json_array_elements_text(e->'r')), e->>'t', e->'p'
+          FROM json_array_elements(batch) WITH ORDINALITY AS x(e, n) ORDER BY n
+          RETURNING id, recipients, type, payload
+        )
+        SELECT json_agg(json_build_object('i', id, 'r', recipients, 't', type, 'p', payload::text) ORDER BY id)::text INTO appended FROM added;
+        PERFORM pg_notify('chat_events', CASE WHEN octet_length(appended) <= 7900 THEN appended END);
       END $$`);
     // The highest id the prune has deleted: a client resuming from an older id may have
     // missed events, and is told to resync instead.

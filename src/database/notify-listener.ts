@@ -5,8 +5,8 @@ export interface NotifyListenerOptions {
   url: string;
   connectTimeoutMs: number;
   channel: string;
-  /** A NOTIFY arrived on the channel. */
-  onNotify: () => void;
+  /** A NOTIFY arrived on the channel, with its payload (undefined when it had none). */
+  onNotify: (payload: string | undefined) => void;
   /** LISTEN is in place (again): what was announced while nobody listened is to be caught up on. */
   onListening?: () => void;
   logger: Logger;
@@ -34,7 +34,7 @@ export class NotifyListener {
     };
     client.on('error', retry);
     client.on('end', retry);
-    client.on('notification', () => this.options.onNotify());
+    client.on('notification', (message) => this.options.onNotify(message.payload || undefined));
     this.client = client;
     try {
       await client.connect();

@@ -2,6 +2,7 @@ import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdo
 import { every } from '../common/every';
 import { APP_CONFIG, ResolvedConfig } from '../config/app-config';
 import { NotifyListener } from '../database/notify-listener';
+import { EventRow } from './event.types';
 import { EVENTS_CHANNEL, EventsRepository } from './events.repository';
 import { StreamHub } from './stream-hub';
 
@@ -10,7 +11,8 @@ const READ_BATCH = 1000;
 
 /**
  * Reads the events log for this instance, each event once, and hands it to the streams here.
- * It reads `id > the last id read` whenever a NOTIFY says something was appended, every
+ * A NOTIFY usually carries the appended rows themselves (see `notified`); otherwise it reads
+ * `id > the last id read` whenever a NOTIFY says something was appended, every
  * EVENTS_POLL_MS in case a notification was missed, and after its LISTEN connection comes
  * back. Reads never overlap: a notification during a read makes one more read after it. It
  * also prunes the log: any instance may, so the log keeps its window while any one runs.
@@ -35,7 +37,7 @@ export class EventFeed implements OnApplicationBootstrap, OnApplicationShutdown 
       url: config.dialogDbUrl,
       connectTimeoutMs: config.connectTimeoutMs,
       channel: EVENTS_CHANNEL,
-      onNotify: readOn('on notify'),
+      onNotify: (payload) => this.notified(payload, readOn('on notify')),
       // Whatever was appended while nobody listened.
       onListening: readOn('after LISTEN'),
       logger: this.logger,
@@ -55,6 +57,18 @@ export class EventFeed implements OnApplicationBootstrap, OnApplicationShutdown 
       every(this.config.events.pollMs, () => this.read(), warn('read')),
       every(this.config.events.pruneMs, () => this.events.prune(this.config.events.retentionMs), warn('prune')),
     );
+  }
+
+  /**
+   * A notification carries the rows an append added when they fit in it (see the migration's
+   * append_events). Rows that follow on from the last one read go straight to the streams,
+   * with no read of the log; anything else (no rows, a gap before them, a read in flight
+   * that may be delivering them) is read from the log, in order.
+   */
+  notified(payload: string | undefined, read: () => void): void {
+    const rows = payload === undefined || this.reading ? null : appendedRows(payload);
+    if (rows === null || rows.length === 0 || rows[0].id > this.lastSeen + 1) return read();
+    for (const row of rows) this.take(row);
   }
 
   /** Reads everything appended since the last read; concurrent calls share it, and one more read follows. */
@@ -91,12 +105,16 @@ export class EventFeed implements OnApplicationBootstrap, OnApplicationShutdown 
         this.hub.resyncAll(bounds.prunedThrough, 'events were lost');
         this.lastSeen = bounds.prunedThrough;
       }
-      for (const row of rows) {
-        this.hub.deliver(row);
-        this.lastSeen = Math.max(this.lastSeen, row.id);
-      }
+      for (const row of rows) this.take(row);
       if (rows.length < READ_BATCH || this.stopped) return;
     }
+  }
+
+  /** Hands one row to the streams, once: rows come in id order, from the log or a notification. */
+  private take(row: EventRow): void {
+    if (row.id <= this.lastSeen) return;
+    this.hub.deliver(row);
+    this.lastSeen = row.id;
   }
 
   async onApplicationShutdown(): Promise<void> {
@@ -104,5 +122,15 @@ export class EventFeed implements OnApplicationBootstrap, OnApplicationShutdown 
     this.timers.forEach(clearInterval);
     await this.listener.stop();
     await this.reading?.catch(() => undefined);
+  }
+}
+
+/** The rows a notification carries, as append_events writes them; null when it is not that. */
+function appendedRows(payload: string): EventRow[] | null {
+  try {
+    const rows = JSON.parse(payload) as Array<{ i: number; r: string[]; t: EventRow['type']; p: string }>;
+    return Array.isArray(rows) ? rows.map((r) => ({ id: Number(r.i), recipients: r.r, type: r.t, payload: r.p })) : null;
+  } catch {
+    return null;
   }
 }
