@@ -35,7 +35,8 @@ export function plainSummary(part: ShardSummary): DialogSummary {
   return { unreadCount: Math.min(part.unread, UNREAD_CAP), lastMessage: part.newest?.[0] ? toLastMessage(part.newest[0]) : null };
 }
 
-const maxId = (ids: Array<string | null | undefined>): string | null => ids.reduce<string | null>((m, id) => (id && (m === null || id > m) ? id : m), null);
+/** The greatest of some ids (UUIDv7: the latest), ignoring absent ones. */
+export const maxId = (ids: Array<string | null | undefined>): string | null => ids.reduce<string | null>((m, id) => (id && (m === null || id > m) ? id : m), null);
 
 /**
  * A moving dialog's summary merged from its shards' answers, over as many rounds as it takes.

@@ -1,7 +1,8 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { SchemaPipe } from '../common/schema.pipe';
-import { PREVIEW_CHARS, UNREAD_CAP } from './dialog-summary';
 import { ArrayMaxSize, ArrayMinSize, IsArray, IsOptional, IsString, Matches, MaxLength } from 'class-validator';
+import { SchemaPipe } from '../common/schema.pipe';
+import { UUID_PATTERN } from '../common/uuid.pipe';
+import { PREVIEW_CHARS, UNREAD_CAP } from './dialog-summary';
 
 export const MAX_PARTICIPANTS = 100;
 export const MAX_TITLE = 200;
@@ -82,7 +83,7 @@ export const READ_MARK_SCHEMA = {
   properties: {
     messageId: {
       type: 'string',
-      pattern: '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$',
+      pattern: UUID_PATTERN,
       description: 'a message of this dialog: the mark moves to it, or stays when it is already at a newer one',
     },
   },

@@ -8,10 +8,8 @@ import { onRoute, retryRefused } from '../routing/on-route';
 import { RingService } from '../routing/ring.service';
 import { DialogAccessService } from './dialog-access.service';
 import { ReadMarkDto } from './dialog.dto';
-import { DialogSummary, NEWEST_ROWS, plainSummary, PREVIEW_CHARS, SummaryMerge, UNREAD_CAP } from './dialog-summary';
+import { DialogSummary, maxId, NEWEST_ROWS, plainSummary, PREVIEW_CHARS, SummaryMerge, UNREAD_CAP } from './dialog-summary';
 import { ReadMarksRepository, ShardSummary, SummaryRequest } from './read-marks.repository';
-
-const greatest = (ids: Array<string | null>): string | null => ids.reduce<string | null>((m, id) => (id !== null && (m === null || id > m) ? id : m), null);
 
 /** What the list says of a dialog whose shard cannot be reached right now. */
 const UNKNOWN: DialogSummary = { unreadCount: null, lastMessage: null };
@@ -52,7 +50,7 @@ export class ReadStateService {
         const others = await Promise.all(route.reads.filter((s) => s !== route.write).map((s) => this.marks.peek(s, dialogId, route.hash, user.id, messageId)));
         const write = await this.marks.advance(route.write, dialogId, route.hash, user.id, messageId, others.some((o) => o.found));
         if (!write.found) throw new DomainException(DomainErrorCode.MessageNotFound, `message ${messageId} not found`);
-        const inForce = greatest([write.moved ?? write.previous, ...others.map((o) => o.mark)])!;
+        const inForce = maxId([write.moved ?? write.previous, ...others.map((o) => o.mark)])!;
         // Moved here but still behind a mark the copier has not brought over: nothing changed for anyone.
         return { mark: inForce, moved: write.moved === inForce };
       },

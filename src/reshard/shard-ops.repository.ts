@@ -64,7 +64,7 @@ function markRange(segment: Segment, after: MarkKey | null, upTo: MarkKey | null
 
 const MARK_COLUMNS = 'dialog_id, user_id, ring_hash::text AS ring_hash, message_id, updated_at';
 
-export const markKey = (row: MarkRow): MarkKey => ({ hash: row.ring_hash, dialogId: row.dialog_id, userId: row.user_id });
+const markKey = (row: MarkRow): MarkKey => ({ hash: row.ring_hash, dialogId: row.dialog_id, userId: row.user_id });
 
 /** A range the planner puts under this many rows is counted instead. */
 const EXACT_BELOW = 100_000;
@@ -349,4 +349,3 @@ function writeArcsSql(grants: ArcGrant[], ringVersion: number, reason: string, j
     INSERT INTO shard_ownership (ring_version, reason) VALUES (${int(ringVersion)}, ${escapeLiteral(reason)})
       ON CONFLICT (one) DO UPDATE SET ring_version = EXCLUDED.ring_version, reason = EXCLUDED.reason, updated_at = now();`;
 }
-
