@@ -88,6 +88,7 @@ describe('authorization and bad input', () => {
       ['POST a message with a clientMessageId', (id, _m, who) => t.http.post(`/dialogs/${id}/messages`).set(who).send({ text: 'x', clientMessageId: 'k-1' })],
       ['PATCH a message', (id, m, who) => t.http.patch(`/dialogs/${id}/messages/${m}`).set(who).send({ text: 'x' })],
       ['DELETE a message', (id, m, who) => t.http.delete(`/dialogs/${id}/messages/${m}`).set(who)],
+      ['POST a read mark', (id, m, who) => t.http.post(`/dialogs/${id}/read`).set(who).send({ messageId: m })],
     ];
     const missing = '00000000-0000-4000-8000-000000000000';
     const notFound = (id: string) => ({ statusCode: 404, error: 'Not Found', message: `dialog ${id} not found`, code: 'DIALOG_NOT_FOUND' });

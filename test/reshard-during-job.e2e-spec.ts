@@ -1,9 +1,9 @@
 import { v7 as uuidv7 } from 'uuid';
 import { ringHash } from '../src/ring';
 import { eventually } from './support/eventually';
-import { startCluster, TestCluster } from './support/pg-cluster';
-import { admin, countRows, FAST_RING, getJob, inSplitArc, readAll, servedArcs, waitForJob } from './support/reshard';
-import { sql, startTestApp, TestApp } from './support/test-app';
+import { TestCluster } from './support/pg-cluster';
+import { admin, countRows, getJob, inSplitArc, readAll, servedArcs, startCrawlingSplit, waitForJob } from './support/reshard';
+import { sql, TestApp } from './support/test-app';
 
 /**
  * Writes during a split, while the copier is held to a crawl so the job sits in its copy
@@ -17,14 +17,7 @@ describe('a split with traffic during the copy', () => {
   let arcDialogs: string[];
 
   beforeEach(async () => {
-    cluster = await startCluster({ shards: 3 });
-    t = await startTestApp(cluster, {
-      ...FAST_RING,
-      RESHARD_BATCH: '10',
-      RESHARD_MAX_ROWS_PER_SEC: '100',
-      SHARD_URLS: cluster.shardUrls.slice(0, 2).join(','),
-    });
-    await t.http.post('/admin/shards').set(admin(t)).send({ name: 'shard-2', url: cluster.shardUrls[2] }).expect(201);
+    ({ cluster, t } = await startCrawlingSplit());
     arcDialogs = [];
     while (arcDialogs.length < 24) {
       const dialog = await t.http.post('/dialogs').set(t.auth('alice')).send({ participantIds: ['bob'] }).expect(201);

@@ -4,9 +4,9 @@ import { Browser, chromium, Page } from 'playwright-core';
 import { ringHash } from '../src/ring';
 import { eventually } from './support/eventually';
 import { pageScript } from './support/page-script';
-import { startCluster, TestCluster } from './support/pg-cluster';
-import { admin, FAST_RING, inSplitArc } from './support/reshard';
-import { startTestApp, TestApp } from './support/test-app';
+import { TestCluster } from './support/pg-cluster';
+import { admin, inSplitArc, startCrawlingSplit } from './support/reshard';
+import { TestApp } from './support/test-app';
 
 const ARTIFACTS = path.resolve(__dirname, '..', 'test-artifacts');
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -36,18 +36,10 @@ describe('the state page', () => {
   const SECRET = 'the text nobody may read on the state page';
 
   beforeAll(async () => {
-    cluster = await startCluster({ shards: 3 });
     // A crawling copier, so the page can be seen in the copy phase.
-    t = await startTestApp(cluster, {
-      ...FAST_RING,
-      RESHARD_BATCH: '10',
-      RESHARD_MAX_ROWS_PER_SEC: '100',
-      SHARD_URLS: cluster.shardUrls.slice(0, 2).join(','),
-    });
-    await t.app.listen(0, '127.0.0.1');
+    ({ cluster, t } = await startCrawlingSplit({ listen: true }));
     base = await t.app.getUrl();
     viewer = t.token('ops', { viewer: true });
-    await t.http.post('/admin/shards').set(admin(t)).send({ name: 'shard-2', url: cluster.shardUrls[2] }).expect(201);
     while (arcDialogs.length < 30) {
       const dialog = await t.http.post('/dialogs').set(t.auth('alice')).send({ participantIds: ['bob'] }).expect(201);
       if (inSplitArc(dialog.body.id)) arcDialogs.push(dialog.body.id);

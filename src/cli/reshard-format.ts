@@ -112,13 +112,15 @@ function ids(list: string[], count: number): string {
 export function verificationLines(v: VerificationDto | null): string[] {
   if (!v) return ['verification: not run'];
   if (v.passed) return [`verification passed: ${v.checked} rows checked, no differences`];
-  const listed = v.missing.length + v.changed.length + v.extra.length;
+  const marks = v.marks ?? [];
+  const listed = v.missing.length + v.changed.length + v.extra.length + marks.length;
   return [
     `verification failed: ${v.checked} rows checked, ${v.differences} difference(s)` +
       (v.differences > listed ? ' (the API lists the first 100 ids of each kind)' : ''),
     `  missing on the target (${v.missing.length})${ids(v.missing, v.missing.length)}`,
     `  changed (${v.changed.length})${ids(v.changed, v.changed.length)}`,
     `  extra on the target (${v.extra.length})${ids(v.extra, v.extra.length)}`,
+    ...(marks.length ? [`  read marks missing or behind on the target (${marks.length})${ids(marks, marks.length)}`] : []),
   ];
 }
 

@@ -1,5 +1,8 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { ArrayMaxSize, ArrayMinSize, IsArray, IsOptional, IsString, Matches, MaxLength } from 'class-validator';
+import { SchemaPipe } from '../common/schema.pipe';
+import { UUID_PATTERN } from '../common/uuid.pipe';
+import { PREVIEW_CHARS, UNREAD_CAP } from './dialog-summary';
 
 export const MAX_PARTICIPANTS = 100;
 export const MAX_TITLE = 200;
@@ -32,10 +35,60 @@ export class DialogDto {
   @ApiProperty({ description: 'may lag real activity by about a second' }) lastActivityAt: string;
 }
 
+export class LastMessageDto {
+  @ApiProperty({ format: 'uuid' }) id: string;
+  @ApiProperty() authorId: string;
+  @ApiProperty({ description: `a preview: the message's first ${PREVIEW_CHARS} characters (Unicode code points)` }) text: string;
+  @ApiProperty() createdAt: string;
+}
+
+export class DialogListItemDto extends DialogDto {
+  @ApiProperty({
+    type: Number,
+    nullable: true,
+    minimum: 0,
+    maximum: UNREAD_CAP,
+    description:
+      `live messages from others after the caller's read mark (all of them without a mark); counting stops at ${UNREAD_CAP}, which means ${UNREAD_CAP} or more. ` +
+      "Null, as is lastMessage, while the dialog's shard cannot be reached",
+  })
+  unreadCount: number | null;
+
+  @ApiProperty({ type: LastMessageDto, nullable: true, description: 'the newest live message, or null when there is none' })
+  lastMessage: LastMessageDto | null;
+}
+
 export class DialogPageDto {
-  @ApiProperty({ type: [DialogDto] }) items: DialogDto[];
+  @ApiProperty({ type: [DialogListItemDto] }) items: DialogListItemDto[];
   @ApiProperty({ nullable: true, type: String }) nextCursor: string | null;
 }
 
 /** What every dialog route answers to anyone not in the dialog, so no one learns which ids exist. */
 export const DIALOG_NOT_FOUND = 'DIALOG_NOT_FOUND: no such dialog, or the caller is not one of its participants (the same answer for both)';
+
+/** The read mark in force, as POST /dialogs/:id/read answers it and the `dialog.read` event carries it. */
+export class ReadMarkDto {
+  @ApiProperty({ format: 'uuid' }) dialogId: string;
+  @ApiProperty({ description: 'whose mark it is' }) userId: string;
+  @ApiProperty({ format: 'uuid', description: 'the newest message this user has read' }) messageId: string;
+}
+
+export interface ReadMarkBody {
+  messageId: string;
+}
+
+// The schema both validates the body (SchemaPipe) and documents it (ApiBody).
+export const READ_MARK_SCHEMA = {
+  type: 'object',
+  properties: {
+    messageId: {
+      type: 'string',
+      pattern: UUID_PATTERN,
+      description: 'a message of this dialog: the mark moves to it, or stays when it is already at a newer one',
+    },
+  },
+  required: ['messageId'],
+  additionalProperties: false,
+};
+
+export const readMarkPipe = () => new SchemaPipe<ReadMarkBody>(READ_MARK_SCHEMA, 'body', { 'messageId:pattern': 'messageId must be a UUID' });

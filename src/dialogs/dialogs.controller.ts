@@ -1,17 +1,22 @@
-import { Body, Controller, Get, Param, Post, Query } from '@nestjs/common';
-import { ApiBearerAuth, ApiNotFoundResponse, ApiTags } from '@nestjs/swagger';
+import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
+import { ApiBearerAuth, ApiBody, ApiNotFoundResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import { AuthUser, CurrentUser } from '../auth/auth.decorators';
 import { UuidPipe } from '../common/uuid.pipe';
 import { ApiPageQuery, DEFAULT_PAGE, PageQuery, pageQueryPipe } from '../common/page-query.dto';
 import { ApiDialogLimit } from '../limits/limits.decorators';
-import { CreateDialogDto, DIALOG_NOT_FOUND, DialogDto, DialogPageDto } from './dialog.dto';
+import { LogContext, RequestLog } from '../observability/log-context';
+import { CreateDialogDto, DIALOG_NOT_FOUND, DialogDto, DialogPageDto, READ_MARK_SCHEMA, ReadMarkBody, ReadMarkDto, readMarkPipe } from './dialog.dto';
 import { DialogsService } from './dialogs.service';
+import { ReadStateService } from './read-state.service';
 
 @ApiTags('dialogs')
 @ApiBearerAuth()
 @Controller('dialogs')
 export class DialogsController {
-  constructor(private readonly dialogs: DialogsService) {}
+  constructor(
+    private readonly dialogs: DialogsService,
+    private readonly readState: ReadStateService,
+  ) {}
 
   @Post()
   @ApiDialogLimit()
@@ -21,6 +26,7 @@ export class DialogsController {
 
   @Get()
   @ApiPageQuery()
+  @ApiOkResponse({ type: DialogPageDto })
   listDialogs(@CurrentUser() user: AuthUser, @Query(pageQueryPipe()) query: PageQuery): Promise<DialogPageDto> {
     return this.dialogs.list(user, query.limit ?? DEFAULT_PAGE, query.before);
   }
@@ -29,5 +35,19 @@ export class DialogsController {
   @ApiNotFoundResponse({ description: DIALOG_NOT_FOUND })
   getDialog(@CurrentUser() user: AuthUser, @Param('id', new UuidPipe('dialog id')) id: string): Promise<DialogDto> {
     return this.dialogs.get(user, id);
+  }
+
+  @Post(':id/read')
+  @HttpCode(200)
+  @ApiBody({ schema: READ_MARK_SCHEMA })
+  @ApiOkResponse({ type: ReadMarkDto, description: 'the mark in force: the one given, or a newer one already set (then nothing changed)' })
+  @ApiNotFoundResponse({ description: `${DIALOG_NOT_FOUND}; MESSAGE_NOT_FOUND when the message is not in this dialog` })
+  markRead(
+    @CurrentUser() user: AuthUser,
+    @Param('id', new UuidPipe('dialog id')) id: string,
+    @Body(readMarkPipe()) body: ReadMarkBody,
+    @RequestLog() log: LogContext,
+  ): Promise<ReadMarkDto> {
+    return this.readState.markRead(user, id, body.messageId.toLowerCase(), log);
   }
 }

@@ -9,6 +9,7 @@ import { EventPublisher } from '../events/event-publisher';
 import { RateLimits } from '../limits/rate-limits.service';
 import { DialogAccessService } from './dialog-access.service';
 import { CreateDialogDto, DialogDto, DialogPageDto } from './dialog.dto';
+import { ReadStateService } from './read-state.service';
 import { DialogRow, DialogsRepository } from './dialogs.repository';
 
 export function toDialogDto(row: DialogRow): DialogDto {
@@ -42,6 +43,7 @@ export class DialogsService {
     private readonly access: DialogAccessService,
     private readonly limits: RateLimits,
     private readonly events: EventPublisher,
+    private readonly readState: ReadStateService,
   ) {}
 
   async create(user: AuthUser, dto: CreateDialogDto): Promise<DialogDto> {
@@ -76,8 +78,9 @@ export class DialogsService {
     );
     const page = rows.slice(0, limit);
     const last = page[page.length - 1];
+    const summaries = await this.readState.summaries(user.id, page.map((row) => row.id));
     return {
-      items: page.map(toDialogDto),
+      items: page.map((row, i) => ({ ...toDialogDto(row), ...summaries[i] })),
       nextCursor: rows.length > limit ? encodeCursor('dialogs', [last.activity_key, last.id]) : null,
     };
   }

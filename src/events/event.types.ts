@@ -1,9 +1,9 @@
 /**
  * What a participant's stream carries about their dialogs. Each is stored once in dialogdb's
- * `events` log with the dialog's participants as recipients. New kinds (a read mark's
- * `dialog.read`) are one more name here and one more publish call where the write happens.
+ * `events` log with the dialog's participants as recipients. New kinds are one more name here
+ * and one more publish call where the write happens.
  */
-export const DIALOG_EVENT_TYPES = ['message.created', 'message.edited', 'message.deleted', 'dialog.created'] as const;
+export const DIALOG_EVENT_TYPES = ['message.created', 'message.edited', 'message.deleted', 'dialog.created', 'dialog.read'] as const;
 export type DialogEventType = (typeof DIALOG_EVENT_TYPES)[number];
 
 /**

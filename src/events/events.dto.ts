@@ -1,5 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { DialogDto } from '../dialogs/dialog.dto';
+import { DialogDto, ReadMarkDto } from '../dialogs/dialog.dto';
 import { MessageDto } from '../messages/message.dto';
 
 export class StreamTokenDto {
@@ -38,6 +38,8 @@ export const EVENT_PAYLOADS = {
   'message.edited': MessageDto,
   'message.deleted': MessageDeletedEventDto,
   'dialog.created': DialogCreatedEventDto,
+  // A participant's read mark moved forward (its new place).
+  'dialog.read': ReadMarkDto,
   resync: ResyncEventDto,
   ready: ReadyEventDto,
   close: CloseEventDto,

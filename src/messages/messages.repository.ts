@@ -107,7 +107,7 @@ export const MERGE_RULE = `
   WHERE m.deleted_at IS NULL AND (EXCLUDED.deleted_at IS NOT NULL OR EXCLUDED.revision > m.revision)`;
 
 /** The copy of a message that MERGE_RULE keeps. */
-export function mergeWinner<R extends Pick<PageRow, 'deleted_at' | 'revision'>>(kept: R, incoming: R): R {
+export function mergeWinner<R extends { deleted_at: Date | string | null; revision?: number }>(kept: R, incoming: R): R {
   if (kept.deleted_at) return kept;
   if (incoming.deleted_at || (incoming.revision ?? 0) > (kept.revision ?? 0)) return incoming;
   return kept;

@@ -1,4 +1,3 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import { Injectable } from '@nestjs/common';
 import { v7 as uuidv7 } from 'uuid';
 import { AuthUser } from '../auth/auth.decorators';
@@ -10,9 +9,9 @@ import { DialogAccessService } from '../dialogs/dialog-access.service';
 import { EventPublisher } from '../events/event-publisher';
 import { RingService } from '../routing/ring.service';
 import { Route } from '../routing/router';
+import { onRoute } from '../routing/on-route';
 import { LogContext } from '../observability/log-context';
 import { MetricsService } from '../observability/metrics.service';
-import { OwnershipError } from '../shards/ownership.error';
 import { MessageDto, MessagePageDto } from './message.dto';
 import { MessageWriter } from './message-writer';
 import { ShardReader } from './shard-reader';
@@ -72,11 +71,6 @@ export interface SendResult {
   /** False when an earlier send with the same clientMessageId is returned instead. */
   created: boolean;
 }
-
-// A refusal means the ring moved on; one reload is normally enough. A reshard changes a
-// shard's arcs a moment before it publishes the ring that matches, so later attempts wait a
-// little longer each time (about 1.5 s in all) before the request gives up with a 503.
-const REFUSAL_BACKOFF_MS = [0, 20, 50, 100, 200, 400, 800];
 
 @Injectable()
 export class MessagesService {
@@ -233,29 +227,8 @@ export class MessagesService {
     }, log);
   }
 
-  /**
-   * Runs a data-path step on the dialog's current route. A refusal means the shard no longer
-   * serves this dialog the way this instance's ring says: reload the ring and run again on
-   * the new route, so no write lands where no reader looks and no page misses a message.
-   */
-  private async onRoute<T>(dialogId: string, step: (route: Route) => Promise<T>, log: LogContext): Promise<T> {
-    for (let attempt = 0; ; attempt++) {
-      const route = this.ring.route(dialogId);
-      // The request's log line names the shard, so an operator can tie errors to a database.
-      log.dialogId = dialogId;
-      log.shard = route.write;
-      try {
-        return await step(route);
-      } catch (err) {
-        if (!(err instanceof OwnershipError)) throw err;
-        this.metrics.ownershipRefusals.inc({ shard: err.shard });
-        if (attempt + 1 >= REFUSAL_BACKOFF_MS.length) {
-          throw new DomainException(DomainErrorCode.RingUnavailable, 'the ring is changing, try again shortly');
-        }
-        await sleep(REFUSAL_BACKOFF_MS[attempt + 1]);
-        await this.ring.refresh();
-      }
-    }
+  private onRoute<T>(dialogId: string, step: (route: Route) => Promise<T>, log: LogContext): Promise<T> {
+    return onRoute(this.ring, this.metrics, dialogId, step, log);
   }
 
   /**

@@ -19,6 +19,8 @@ export interface Verification {
   missing: string[];
   changed: string[];
   extra: string[];
+  /** Read marks the target lacks or holds at an older message, as `dialogId/userId` (absent in jobs from before read marks). */
+  marks?: string[];
   /** How many differences there were in all; the id lists stop at a hundred each. */
   differences: number;
 }

@@ -4,7 +4,7 @@ import { arcContains, freshRing, midpointSplit, planRingChange, Ring, ringHash, 
 import { Route, routeDialog, RingState, Transition } from '../routing/router';
 import type { Checkpoint, JobRow, Verification, VersionKey } from './reshard-job.repository';
 import { ReshardPorts, ReshardSteps } from './reshard-steps';
-import type { Key } from './shard-ops.repository';
+import type { Key, MarkKey, MarkRow } from './shard-ops.repository';
 import { ArcGrant, canMove, CANCELLABLE_PHASES, ownedGrants, Phase, TERMINAL_PHASES } from './workflow';
 
 /**
@@ -19,6 +19,8 @@ class Crash extends Error {}
 
 interface Shard {
   rows: Map<string, FullMessageRow>;
+  /** Read marks by `dialogId/userId`. */
+  marks: Map<string, MarkRow>;
   arcs: ArcGrant[];
   status: 'active' | 'pending' | 'retired';
   up: boolean;
@@ -28,6 +30,9 @@ const key = (r: FullMessageRow): [bigint, string] => [BigInt(r.ring_hash), r.id]
 const after = (r: FullMessageRow, k: Key | null) => !k || BigInt(r.ring_hash) > BigInt(k.hash) || (BigInt(r.ring_hash) === BigInt(k.hash) && r.id > k.id);
 const upTo = (r: FullMessageRow, k: Key | null) => !k || BigInt(r.ring_hash) < BigInt(k.hash) || (BigInt(r.ring_hash) === BigInt(k.hash) && r.id <= k.id);
 const inSeg = (r: FullMessageRow, s: Segment) => Number(r.ring_hash) >= s.from && Number(r.ring_hash) < s.to;
+const markOrder = (a: MarkKey, b: MarkKey) =>
+  BigInt(a.hash) !== BigInt(b.hash) ? (BigInt(a.hash) < BigInt(b.hash) ? -1 : 1) : a.dialogId !== b.dialogId ? (a.dialogId < b.dialogId ? -1 : 1) : a.userId < b.userId ? -1 : a.userId > b.userId ? 1 : 0;
+const markKeyOf = (m: MarkRow): MarkKey => ({ hash: m.ring_hash, dialogId: m.dialog_id, userId: m.user_id });
 const order = (a: FullMessageRow, b: FullMessageRow) => {
   const [ha, ia] = key(a);
   const [hb, ib] = key(b);
@@ -40,13 +45,15 @@ class World {
   job!: JobRow;
   /** What clients were told: every acknowledged message and its last acknowledged state. */
   acked = new Map<string, { dialogId: string; text: string; deleted: boolean }>();
+  /** The greatest read mark each `dialogId/userId` was acknowledged at. */
+  ackedMarks = new Map<string, { dialogId: string; messageId: string }>();
   refused = 0;
   dialogs: string[] = [];
   private n = 0;
 
   constructor(oldRing: Ring, newRing: Ring, kind: 'split' | 'move', spare: string) {
-    for (const name of oldRing.shards()) this.shards.set(name, { rows: new Map(), arcs: ownedGrants(oldRing.toJSON(), name), status: 'active', up: true });
-    this.shards.set(spare, { rows: new Map(), arcs: [], status: 'pending', up: true });
+    for (const name of oldRing.shards()) this.shards.set(name, { rows: new Map(), marks: new Map(), arcs: ownedGrants(oldRing.toJSON(), name), status: 'active', up: true });
+    this.shards.set(spare, { rows: new Map(), marks: new Map(), arcs: [], status: 'pending', up: true });
     this.versions.push({ version: 1, points: oldRing.toJSON(), transition: null });
     const moved = planRingChange(oldRing, newRing);
     this.job = {
@@ -78,6 +85,7 @@ class World {
       if (this.dialogs.length % 3 === 0 ? moved.some((a) => arcContains(a, ringHash(id))) : true) this.dialogs.push(id);
     }
     for (let i = 0; i < 60; i++) this.send();
+    for (let i = 0; i < 20; i++) this.mark();
   }
 
   /** The ring an instance serves: the newest, or (`staleAt`) any older one, as a paused or late instance would. */
@@ -168,8 +176,32 @@ class World {
     this.acked.set(id, { ...message, text, deleted: deleteIt });
   }
 
+  /** A read mark written as ReadStateService does it: to the write shard, the greater id winning. */
+  mergeMark(shard: string, mark: MarkRow): void {
+    if (!this.serves(shard, Number(mark.ring_hash), 'write')) throw new Error(`ownership: ${shard} refuses a mark of ${mark.ring_hash}`);
+    const marks = this.shards.get(shard)!.marks;
+    const key = `${mark.dialog_id}/${mark.user_id}`;
+    const kept = marks.get(key);
+    if (!kept || kept.message_id < mark.message_id) marks.set(key, { ...mark });
+  }
+
+  /** A client's read mark; every fourth points at an older message (a no-op). */
+  mark(): void {
+    const request = this.n++;
+    const dialogId = this.dialogs[request % this.dialogs.length];
+    const userId = request % 3 === 0 ? 'bob' : 'alice';
+    const route = this.route(dialogId, request);
+    if (!route) return;
+    const messageId = request % 4 === 0 ? uuidv7({ msecs: Date.now() - 3_600_000 }) : uuidv7();
+    this.mergeMark(route.write, { dialog_id: dialogId, user_id: userId, ring_hash: String(route.hash), message_id: messageId, updated_at: new Date() });
+    const key = `${dialogId}/${userId}`;
+    const acked = this.ackedMarks.get(key);
+    if (!acked || acked.messageId < messageId) this.ackedMarks.set(key, { dialogId, messageId });
+  }
+
   traffic(): void {
     this.send();
+    this.mark();
     if (this.n % 3 === 0) this.change(false);
     if (this.n % 7 === 0) this.change(true);
   }
@@ -190,6 +222,14 @@ function ports(w: World, crashAt: number, calls: { n: number }, cancelAt?: numbe
     const s = w.shards.get(shard)!;
     if (!s.up) throw new Error(`shard ${shard} is down`);
     return [...s.rows.values()].filter((r) => inSeg(r, segment)).sort(order);
+  };
+  const marksOf = (shard: string, segment: Segment, afterKey: MarkKey | null, upToKey: MarkKey | null = null) => {
+    const s = w.shards.get(shard)!;
+    if (!s.up) throw new Error(`shard ${shard} is down`);
+    return [...s.marks.values()]
+      .filter((m) => Number(m.ring_hash) >= segment.from && Number(m.ring_hash) < segment.to)
+      .filter((m) => (!afterKey || markOrder(markKeyOf(m), afterKey) > 0) && (!upToKey || markOrder(markKeyOf(m), upToKey) <= 0))
+      .sort((a, b) => markOrder(markKeyOf(a), markKeyOf(b)));
   };
   return {
     jobs: {
@@ -265,6 +305,20 @@ function ports(w: World, crashAt: number, calls: { n: number }, cancelAt?: numbe
           for (const r of gone) w.shards.get(shard)!.rows.delete(r.id);
           return rows.length >= limit ? { hash: gone[gone.length - 1].ring_hash, id: gone[gone.length - 1].id } : null;
         }),
+      copyMarks: (from, to, segment, afterKey, limit) =>
+        step(() => {
+          const batch = marksOf(from, segment, afterKey).slice(0, limit);
+          for (const mark of batch) w.mergeMark(to, mark);
+          return { rows: batch.length, last: batch.length ? markKeyOf(batch[batch.length - 1]) : null };
+        }),
+      scanMarks: async (shard, segment, afterKey, limit, upToKey = null) => marksOf(shard, segment, afterKey, upToKey).slice(0, limit),
+      deleteMarks: (shard, segment, afterKey, limit) =>
+        step(() => {
+          const marks = marksOf(shard, segment, afterKey);
+          const gone = marks.slice(0, limit);
+          for (const m of gone) w.shards.get(shard)!.marks.delete(`${m.dialog_id}/${m.user_id}`);
+          return marks.length >= limit ? markKeyOf(gone[gone.length - 1]) : null;
+        }),
     },
     shards: {
       ensureTarget: async (name) => {
@@ -315,6 +369,13 @@ function expectHistoryHolds(w: World, finalRing: Ring): void {
     // A spare takes no write; a cancel from prepare leaves it readable and empty, untouched.
     else expect({ name, arcs: arcs.filter((a) => a.mode !== 'reader') }).toEqual({ name, arcs: [] });
     for (const row of shard.rows.values()) expect({ id: row.id, on: name }).toEqual({ id: row.id, on: finalRing.ownerOf(Number(row.ring_hash)) });
+    for (const [key, mark] of shard.marks) expect({ key, on: name }).toEqual({ key, on: finalRing.ownerOf(Number(mark.ring_hash)) });
+  }
+  // Every read mark on its owner, at the greatest message it was ever set to: none lost, none gone back.
+  expect(w.ackedMarks.size).toBeGreaterThanOrEqual(20);
+  for (const [key, acked] of w.ackedMarks) {
+    const owner = finalRing.ownerOf(ringHash(acked.dialogId));
+    expect({ key, mark: w.shards.get(owner)!.marks.get(key)?.message_id }).toEqual({ key, mark: acked.messageId });
   }
   for (const [id, message] of w.acked) {
     const owner = finalRing.ownerOf(ringHash(message.dialogId));

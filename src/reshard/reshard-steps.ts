@@ -2,9 +2,9 @@ import { arcSegments, MovedArc, Segment } from '../ring';
 import { Transition } from '../routing/router';
 import type { FullMessageRow } from '../messages/messages.repository';
 import { Checkpoint, JobRow, Verification, VersionKey } from './reshard-job.repository';
-import type { Key, CopiedBatch } from './shard-ops.repository';
+import type { Key, CopiedBatch, CopiedMarks, MarkKey, MarkRow } from './shard-ops.repository';
 import { JobTarget, LiveNow, strained } from './latency-tracker';
-import { CLOCK_SKEW_MS, compareRows, uuidv7Floor } from './verify';
+import { CLOCK_SKEW_MS, compareMarks, compareRows, uuidv7Floor } from './verify';
 import { ArcGrant, CANCELLABLE_PHASES, GRANTS, grantOrder, GrantStep, Phase, shardGrants, sides } from './workflow';
 
 // The small interfaces a reshard's steps run over: dialogdb's job rows and ring, the shards'
@@ -47,6 +47,10 @@ export interface RowMover {
   digest(shard: string, segment: Segment, after: Key | null, upTo: Key | null, before: string): Promise<{ rows: number; digest: string | null }>;
   scan(shard: string, segment: Segment, after: Key | null, limit: number, upTo?: Key | null, since?: string | null): Promise<FullMessageRow[]>;
   deleteBatch(shard: string, segment: Segment, after: Key | null, limit: number): Promise<Key | null>;
+  /** The same walks over read marks, keyed by (ring_hash, dialog_id, user_id): a copy keeps the greater mark. */
+  copyMarks(from: string, to: string, segment: Segment, after: MarkKey | null, limit: number): Promise<CopiedMarks>;
+  scanMarks(shard: string, segment: Segment, after: MarkKey | null, limit: number, upTo?: MarkKey | null): Promise<MarkRow[]>;
+  deleteMarks(shard: string, segment: Segment, after: MarkKey | null, limit: number): Promise<MarkKey | null>;
 }
 
 export interface ShardDirectory {
@@ -226,10 +230,10 @@ export class BatchPacer {
 /** A cancel was asked for: the runner goes back to the job row, which says what to do. */
 export class Cancelled extends Error {}
 
-interface RangeWalk {
-  batch(after: Key | null, size: number): Promise<{ rows: number; last: Key | null }>;
+interface RangeWalk<K> {
+  batch(after: K | null, size: number): Promise<{ rows: number; last: K | null }>;
   /** After each batch that moved on: checkpoints and counters. */
-  done?(rows: number, last: Key): Promise<void>;
+  done?(rows: number, last: K): Promise<void>;
 }
 
 const LIST_LIMIT = 100;
@@ -349,8 +353,12 @@ export class ReshardSteps {
     const window: Array<{ at: number; rows: number }> = [];
     for (let i = job.checkpoint?.segment ?? 0; i < plan.length; i++) {
       const step = plan[i];
+      // A segment's read marks go before its messages, and again whenever the segment is
+      // resumed: the checkpoint, and the target's copied_below, say how far the copy is past a
+      // dialog, and from there it is read from the target alone, marks included.
+      await this.copyMarks(job, step.source, step.target, step.segment, true);
       const resumeAt: Key | null = job.checkpoint && job.checkpoint.segment === i ? { hash: job.checkpoint.hash, id: job.checkpoint.id } : null;
-      await this.pacedRange(job, 'copy', pacer, resumeAt, true, {
+      await this.pacedRange<Key>(job, 'copy', pacer, resumeAt, true, {
         batch: (after, size) => this.p.rows.copyBatch(step.source, step.target, step.segment, after, size),
         done: async (rows, last) => {
           this.p.onRowsCopied?.(step.target, rows);
@@ -369,12 +377,24 @@ export class ReshardSteps {
   }
 
   /**
+   * A segment's read marks, from one shard into another, the greater mark winning. They are
+   * few (one per participant of a dialog), so the walk keeps no checkpoint: a resumed copy or
+   * cancel walks them again, which changes nothing that was already copied.
+   */
+  private async copyMarks(job: JobRow, from: string, to: string, segment: Segment, cancellable: boolean): Promise<void> {
+    // A pacer of its own: marks' speed says nothing of how big a batch of messages should be.
+    await this.pacedRange<MarkKey>(job, 'copy read marks', await this.rowPacer(job), null, cancellable, {
+      batch: (after, size) => this.p.rows.copyMarks(from, to, segment, after, size),
+    });
+  }
+
+  /**
    * The one paced walk over a key range that copy, verify, cleanup and cancel share: `batch`
    * handles about `size` rows after a key and returns how many and the last key (null when
    * the range is done); the pacer sizes batches and rests between them as live traffic allows.
    * Between batches it checks that this instance still holds the job, and (`cancellable`) for a cancel.
    */
-  private async pacedRange(job: JobRow, work: string, pacer: BatchPacer, start: Key | null, cancellable: boolean, walk: RangeWalk): Promise<void> {
+  private async pacedRange<K>(job: JobRow, work: string, pacer: BatchPacer, start: K | null, cancellable: boolean, walk: RangeWalk<K>): Promise<void> {
     const throttle = await this.throttle(job);
     // Judged afresh: the duty may date from the job's prepare, when traffic was different.
     const live = await this.p.pacer.live();
@@ -425,11 +445,11 @@ export class ReshardSteps {
       VERIFY_CHUNK_BATCHES * Math.max(this.settings.batch, 1000),
       VERIFY_CHUNK_BATCHES * MIN_BATCH,
     );
-    const result: Verification = { passed: true, checked: 0, missing: [], changed: [], extra: [], differences: 0 };
+    const result: Verification = { passed: true, checked: 0, missing: [], changed: [], extra: [], marks: [], differences: 0 };
     // Rows older than this were all on the source before the job began; they must match exactly.
     const recent = uuidv7Floor(job.created_at.getTime() - CLOCK_SKEW_MS);
     for (const step of copyPlan(job.moved)) {
-      await this.pacedRange(job, 'verify', pacer, null, true, {
+      await this.pacedRange<Key>(job, 'verify', pacer, null, true, {
         batch: async (after, size) => {
           const end = await this.p.rows.chunkEnd(step.source, step.segment, after, size);
           const [source, target] = await Promise.all([step.source, step.target].map((s) => this.p.rows.digest(s, step.segment, after, end, recent)));
@@ -445,6 +465,20 @@ export class ReshardSteps {
             result[kind].push(...diff[kind].slice(0, LIST_LIMIT - result[kind].length));
           }
           return { rows: checked, last: end };
+        },
+      });
+      // Every source mark is on the target, at the same message or a later one.
+      await this.pacedRange<MarkKey>(job, 'verify read marks', await this.rowPacer(job), null, true, {
+        batch: async (after, size) => {
+          const source = await this.p.rows.scanMarks(step.source, step.segment, after, size);
+          if (source.length === 0) return { rows: 0, last: null };
+          const last = source[source.length - 1];
+          const upTo = { hash: last.ring_hash, dialogId: last.dialog_id, userId: last.user_id };
+          const differing = compareMarks(source, await this.p.rows.scanMarks(step.target, step.segment, after, 1_000_000, upTo));
+          result.checked += source.length;
+          result.differences += differing.length;
+          result.marks!.push(...differing.slice(0, LIST_LIMIT - result.marks!.length));
+          return { rows: source.length, last: upTo };
         },
       });
     }
@@ -478,10 +512,13 @@ export class ReshardSteps {
     await this.p.shards.setStatus(job.target, 'active');
   }
 
-  /** Deletes a segment's rows from a shard in batches, paced like the copy. */
+  /** Deletes a segment's rows and read marks from a shard in batches, paced like the copy. */
   private async deleteSegment(job: JobRow, shard: string, segment: Segment): Promise<void> {
-    await this.pacedRange(job, 'cleanup', await this.rowPacer(job), null, false, {
+    await this.pacedRange<Key>(job, 'cleanup', await this.rowPacer(job), null, false, {
       batch: async (after, size) => ({ rows: size, last: await this.p.rows.deleteBatch(shard, segment, after, size) }),
+    });
+    await this.pacedRange<MarkKey>(job, 'cleanup read marks', await this.rowPacer(job), null, false, {
+      batch: async (after, size) => ({ rows: size, last: await this.p.rows.deleteMarks(shard, segment, after, size) }),
     });
   }
 
@@ -517,7 +554,9 @@ export class ReshardSteps {
       await this.awaitInstances(version);
       // Everything written to the target during the job goes back, by the merge rule.
       for (const step of plan) {
-        await this.pacedRange(job, 'cancel', await this.rowPacer(job), null, false, {
+        // Marks first, as in the copy: the source's copied_below then covers them too.
+        await this.copyMarks(job, step.target, step.source, step.segment, false);
+        await this.pacedRange<Key>(job, 'cancel', await this.rowPacer(job), null, false, {
           batch: (after, size) => this.p.rows.copyBatch(step.target, step.source, step.segment, after, size),
         });
       }

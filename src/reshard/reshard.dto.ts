@@ -56,6 +56,8 @@ export class VerificationDto {
   @ApiProperty({ type: [String], description: 'source rows the target lacks (first 100)' }) missing: string[];
   @ApiProperty({ type: [String], description: 'rows that differ, not by an edit made during the job (first 100)' }) changed: string[];
   @ApiProperty({ type: [String], description: 'old rows on the target the source never had (first 100)' }) extra: string[];
+  @ApiPropertyOptional({ type: [String], description: 'read marks the target lacks or holds at an older message, as dialogId/userId (first 100)' })
+  marks?: string[];
 }
 
 export class ReshardJobDto {

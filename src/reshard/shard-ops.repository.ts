@@ -38,6 +38,34 @@ const CHANGE_ARCS = 'LOCK TABLE shard_arcs IN ACCESS EXCLUSIVE MODE';
 const ARCS_LOCK_TIMEOUT_MS = 500;
 const ARCS_ATTEMPTS = 6;
 
+/** A read mark's place in a walk over an arc: read marks are keyed by (ring_hash, dialog_id, user_id). */
+export interface MarkKey {
+  hash: string;
+  dialogId: string;
+  userId: string;
+}
+
+export interface MarkRow {
+  dialog_id: string;
+  user_id: string;
+  ring_hash: string;
+  message_id: string;
+  updated_at: Date;
+}
+
+/** Read marks of a segment after one key and up to another; parameters $1 to $8, from markRange. */
+const MARK_RANGE = `ring_hash >= $1 AND ring_hash < $2
+  AND ($3::bigint IS NULL OR (ring_hash, dialog_id, user_id) > ($3::bigint, $4::uuid, $5::varchar))
+  AND ($6::bigint IS NULL OR (ring_hash, dialog_id, user_id) <= ($6::bigint, $7::uuid, $8::varchar))`;
+
+function markRange(segment: Segment, after: MarkKey | null, upTo: MarkKey | null): unknown[] {
+  return [segment.from, segment.to, after?.hash ?? null, after?.dialogId ?? null, after?.userId ?? null, upTo?.hash ?? null, upTo?.dialogId ?? null, upTo?.userId ?? null];
+}
+
+const MARK_COLUMNS = 'dialog_id, user_id, ring_hash::text AS ring_hash, message_id, updated_at';
+
+const markKey = (row: MarkRow): MarkKey => ({ hash: row.ring_hash, dialogId: row.dialog_id, userId: row.user_id });
+
 /** A range the planner puts under this many rows is counted instead. */
 const EXACT_BELOW = 100_000;
 
@@ -201,6 +229,57 @@ export class ShardOpsRepository {
       return { rows, last };
     });
   }
+
+  /** Read marks of a segment after `after` and up to `upTo`, in key order: an index range scan. */
+  async scanMarks(shard: string, segment: Segment, after: MarkKey | null, limit: number, upTo: MarkKey | null = null): Promise<MarkRow[]> {
+    return this.shards.query<MarkRow>(
+      shard,
+      `SELECT ${MARK_COLUMNS} FROM read_marks WHERE ${MARK_RANGE} ORDER BY ring_hash, dialog_id, user_id LIMIT $9`,
+      [...markRange(segment, after, upTo), limit],
+    );
+  }
+
+  /**
+   * Moves the next `limit` read marks of a segment after `after` from one shard into another,
+   * where a mark may already have moved on (set there during the job): the greater message id
+   * wins, so a mark never goes back. Marks are one per participant of a dialog, far fewer than
+   * messages: they pass through the service as rows, under the receiving shard's ownership
+   * check (its trigger). Returns how many and the last key, null at the segment's end.
+   */
+  async copyMarks(from: string, to: string, segment: Segment, after: MarkKey | null, limit: number): Promise<CopiedMarks> {
+    const rows = await this.scanMarks(from, segment, after, limit);
+    if (rows.length === 0) return { rows: 0, last: null };
+    await this.shards.query(
+      to,
+      `INSERT INTO read_marks AS r (dialog_id, user_id, ring_hash, message_id, updated_at)
+       SELECT * FROM unnest($1::uuid[], $2::varchar[], $3::bigint[], $4::uuid[], $5::timestamptz[])
+       ON CONFLICT (dialog_id, user_id) DO UPDATE SET message_id = EXCLUDED.message_id, updated_at = EXCLUDED.updated_at
+       WHERE r.message_id < EXCLUDED.message_id`,
+      [rows.map((r) => r.dialog_id), rows.map((r) => r.user_id), rows.map((r) => r.ring_hash), rows.map((r) => r.message_id), rows.map((r) => r.updated_at)],
+    );
+    return { rows: rows.length, last: markKey(rows[rows.length - 1]) };
+  }
+
+  /** Deletes the next `limit` read marks of a segment after `after`, past the ownership check, as deleteBatch does messages. */
+  async deleteMarks(shard: string, segment: Segment, after: MarkKey | null, limit: number): Promise<MarkKey | null> {
+    return this.shards.transaction(shard, async (tx) => {
+      await tx.query(BYPASS_OWNERSHIP);
+      const [end] = (
+        await tx.query<MarkRow>(`SELECT ${MARK_COLUMNS} FROM read_marks WHERE ${MARK_RANGE} ORDER BY ring_hash, dialog_id, user_id OFFSET $9 LIMIT 1`, [
+          ...markRange(segment, after, null),
+          limit - 1,
+        ])
+      ).rows;
+      const last = end ? markKey(end) : null;
+      await tx.query(`DELETE FROM read_marks WHERE ${MARK_RANGE}`, markRange(segment, after, last));
+      return last;
+    });
+  }
+}
+
+export interface CopiedMarks {
+  rows: number;
+  last: MarkKey | null;
 }
 
 export interface CopiedBatch {

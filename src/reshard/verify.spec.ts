@@ -1,6 +1,7 @@
 import { FullMessageRow } from '../messages/messages.repository';
 import { v7 as uuidv7 } from 'uuid';
-import { compareRows, uuidv7Floor } from './verify';
+import type { MarkRow } from './shard-ops.repository';
+import { compareMarks, compareRows, uuidv7Floor } from './verify';
 
 const jobStart = new Date('2026-11-22T10:00:00.000Z');
 // UUIDv7 ids whose embedded time is well before the job, and one created during it.
@@ -81,5 +82,21 @@ describe('uuidv7Floor', () => {
       expect(uuidv7({ msecs: ms + 1 + i }) > floor).toBe(true);
       expect(uuidv7({ msecs: ms - 1 - i }) < floor).toBe(true);
     }
+  });
+});
+
+describe('compareMarks', () => {
+  const dialog = '2a2b3c4d-0000-4000-8000-000000000000';
+  const mark = (user: string, message: string): MarkRow => ({ dialog_id: dialog, user_id: user, ring_hash: '1500000000', message_id: message, updated_at: new Date() });
+
+  it('accepts a target mark at the same message or a later one, and marks set on the target alone', () => {
+    expect(compareMarks([mark('alice', before(2)), mark('bob', before(3))], [mark('alice', before(2)), mark('bob', before(7)), mark('carol', before(1))])).toEqual([]);
+  });
+
+  it('names a source mark missing on the target, or behind there', () => {
+    expect(compareMarks([mark('alice', before(5)), mark('bob', before(3)), mark('carol', before(3))], [mark('alice', before(4)), mark('carol', before(3))])).toEqual([
+      `${dialog}/alice`,
+      `${dialog}/bob`,
+    ]);
   });
 });

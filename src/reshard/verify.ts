@@ -1,4 +1,5 @@
 import { FullMessageRow } from '../messages/messages.repository';
+import type { MarkRow } from './shard-ops.repository';
 
 export interface ChunkDifferences {
   missing: string[];
@@ -63,4 +64,16 @@ export function compareRows(source: FullMessageRow[], target: FullMessageRow[], 
     if (!onSource.has(row.id) && uuidv7Ms(row.id) < start - CLOCK_SKEW_MS) result.extra.push(row.id);
   }
   return result;
+}
+
+/**
+ * Compares the source's read marks of one key range with the target's: every source mark
+ * must be on the target, at the same message or a later one (moved forward there during the
+ * job). Names each differing mark as `dialogId/userId`. Target marks the source never had
+ * were set during the job: no difference.
+ */
+export function compareMarks(source: MarkRow[], target: MarkRow[]): string[] {
+  const name = (m: MarkRow) => `${m.dialog_id}/${m.user_id}`;
+  const onTarget = new Map(target.map((m) => [name(m), m.message_id]));
+  return source.filter((m) => !(onTarget.get(name(m))! >= m.message_id)).map(name);
 }

@@ -1,6 +1,7 @@
 import { ringHash } from '../../src/ring';
 import { eventually } from './eventually';
-import { sql, TestApp } from './test-app';
+import { startCluster, TestCluster } from './pg-cluster';
+import { sql, startTestApp, TestApp } from './test-app';
 
 /** Instances that notice ring changes within a fraction of a second, for reshard tests. */
 export const FAST_RING = { RING_POLL_MS: '200', HEARTBEAT_MS: '200', RING_LEASE_MS: '2000' };
@@ -13,11 +14,29 @@ export interface Job {
   phase: string;
   copied: number;
   total: number | null;
-  verification: { passed: boolean; missing: string[]; changed: string[]; extra: string[] } | null;
+  verification: { passed: boolean; missing: string[]; changed: string[]; extra: string[]; marks?: string[] } | null;
   [field: string]: unknown;
 }
 
 export const admin = (t: TestApp) => t.auth('ops', { admin: true });
+
+/**
+ * Three Postgres servers: the service on the first two as its ring, the third registered as
+ * the spare `shard-2`. The copier crawls (batches of 10, 100 rows/s), so a split sits in its
+ * copy phase while a test writes; `listen` also opens the app on a port.
+ */
+export async function startCrawlingSplit({ listen = false } = {}): Promise<{ cluster: TestCluster; t: TestApp }> {
+  const cluster = await startCluster({ shards: 3 });
+  const t = await startTestApp(cluster, {
+    ...FAST_RING,
+    RESHARD_BATCH: '10',
+    RESHARD_MAX_ROWS_PER_SEC: '100',
+    SHARD_URLS: cluster.shardUrls.slice(0, 2).join(','),
+  });
+  if (listen) await t.app.listen(0, '127.0.0.1');
+  await t.http.post('/admin/shards').set(admin(t)).send({ name: 'shard-2', url: cluster.shardUrls[2] }).expect(201);
+  return { cluster, t };
+}
 
 export async function getJob(t: TestApp, id: string): Promise<Job> {
   return (await t.http.get(`/admin/reshard/${id}`).set(admin(t)).expect(200)).body as Job;
