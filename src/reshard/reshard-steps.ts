@@ -2,7 +2,7 @@ import { arcSegments, MovedArc, Segment } from '../ring';
 import { Transition } from '../routing/router';
 import type { FullMessageRow } from '../messages/messages.repository';
 import { Checkpoint, JobRow, Verification, VersionKey } from './reshard-job.repository';
-import type { Key, CopiedBatch, CopiedMarks, MarkKey, MarkRow } from './shard-ops.repository';
+import type { Key, CopiedBatch, MarkKey, MarkRow } from './shard-ops.repository';
 import { JobTarget, LiveNow, strained } from './latency-tracker';
 import { CLOCK_SKEW_MS, compareMarks, compareRows, uuidv7Floor } from './verify';
 import { ArcGrant, CANCELLABLE_PHASES, GRANTS, grantOrder, GrantStep, Phase, shardGrants, sides } from './workflow';
@@ -48,7 +48,7 @@ export interface RowMover {
   scan(shard: string, segment: Segment, after: Key | null, limit: number, upTo?: Key | null, since?: string | null): Promise<FullMessageRow[]>;
   deleteBatch(shard: string, segment: Segment, after: Key | null, limit: number): Promise<Key | null>;
   /** The same walks over read marks, keyed by (ring_hash, dialog_id, user_id): a copy keeps the greater mark. */
-  copyMarks(from: string, to: string, segment: Segment, after: MarkKey | null, limit: number): Promise<CopiedMarks>;
+  copyMarks(from: string, to: string, segment: Segment, after: MarkKey | null, limit: number): Promise<CopiedBatch<MarkKey>>;
   scanMarks(shard: string, segment: Segment, after: MarkKey | null, limit: number, upTo?: MarkKey | null): Promise<MarkRow[]>;
   deleteMarks(shard: string, segment: Segment, after: MarkKey | null, limit: number): Promise<MarkKey | null>;
 }
@@ -231,7 +231,7 @@ export class BatchPacer {
 export class Cancelled extends Error {}
 
 interface RangeWalk<K> {
-  batch(after: K | null, size: number): Promise<{ rows: number; last: K | null }>;
+  batch(after: K | null, size: number): Promise<CopiedBatch<K>>;
   /** After each batch that moved on: checkpoints and counters. */
   done?(rows: number, last: K): Promise<void>;
 }

@@ -246,7 +246,7 @@ export class ShardOpsRepository {
    * messages: they pass through the service as rows, under the receiving shard's ownership
    * check (its trigger). Returns how many and the last key, null at the segment's end.
    */
-  async copyMarks(from: string, to: string, segment: Segment, after: MarkKey | null, limit: number): Promise<CopiedMarks> {
+  async copyMarks(from: string, to: string, segment: Segment, after: MarkKey | null, limit: number): Promise<CopiedBatch<MarkKey>> {
     const rows = await this.scanMarks(from, segment, after, limit);
     if (rows.length === 0) return { rows: 0, last: null };
     await this.shards.query(
@@ -277,14 +277,10 @@ export class ShardOpsRepository {
   }
 }
 
-export interface CopiedMarks {
+/** How many rows a batch moved, and the key to go on from (null at the range's end). */
+export interface CopiedBatch<K = Key> {
   rows: number;
-  last: MarkKey | null;
-}
-
-export interface CopiedBatch {
-  rows: number;
-  last: Key | null;
+  last: K | null;
 }
 
 /**
