@@ -71,7 +71,7 @@ async function withRawRepository<T>(ctx: CeilingContext, shards: string[], fn: (
   }
 }
 
-const pick = <T>(items: T[]): T => items[Math.floor(Math.random() * items.length)];
+export const pick = <T>(items: T[]): T => items[Math.floor(Math.random() * items.length)];
 let sequence = 0;
 const messageText = () => `bench message ${++sequence}: are we still on for lunch at noon?`;
 
@@ -86,11 +86,11 @@ async function measure(ctx: CeilingContext, run: (recorder: Recorder, seconds: n
 }
 
 /** The API side: autocannon-style keep-alive connections, as many as the raw side's workers. */
-function measureApi(ctx: CeilingContext, next: () => HttpRequestSpec, baseUrl = ctx.baseUrl): Promise<Side> {
+export function measureApi(ctx: CeilingContext, next: () => HttpRequestSpec, baseUrl = ctx.baseUrl): Promise<Side> {
   return measure(ctx, (recorder, seconds) => httpLoad({ baseUrl, connections: ctx.concurrency, seconds, recorder, next }).done);
 }
 
-const sendSpec = (d: BenchDialog): HttpRequestSpec => ({
+export const sendSpec = (d: Pick<BenchDialog, 'id' | 'tokens'>): HttpRequestSpec => ({
   method: 'POST',
   path: `/dialogs/${d.id}/messages`,
   headers: { authorization: `Bearer ${pick(d.tokens)}`, 'content-type': 'application/json' },

@@ -12,6 +12,7 @@ import { writeCharts } from './charts';
 import { checkExactlyOnce, countRows } from './check';
 import { measureCopyPipe } from './copy-ceiling';
 import { CpuMeter } from './cpu';
+import { measureLiveDelivery } from './live';
 import { describeMachine } from './machine';
 import { BenchOptions, parseOptions } from './options';
 import { PgFleet } from './pg-fleet';
@@ -107,8 +108,8 @@ async function seedData(setup: Setup, opts: BenchOptions): Promise<Data> {
 }
 
 /** 1 and 2: the raw-pg ceilings against the API, send then list. */
-async function measureCeilings(setup: Setup, opts: BenchOptions, data: Data) {
-  const ctx: CeilingContext = {
+function ceilingContext(setup: Setup, opts: BenchOptions): CeilingContext {
+  return {
     baseUrl: setup.api.baseUrl,
     shardUrls: new Map(RING_SHARDS.map((s) => [s, setup.shardUrl(s)])),
     concurrency: opts.concurrency,
@@ -117,6 +118,10 @@ async function measureCeilings(setup: Setup, opts: BenchOptions, data: Data) {
     cpu: setup.cpu,
     log,
   };
+}
+
+async function measureCeilings(setup: Setup, opts: BenchOptions, data: Data) {
+  const ctx = ceilingContext(setup, opts);
   // First: its inserts' vacuum and checkpoint are then long over when the split's steady load
   // measures the latency the copier is paced by.
   const ownership = await measureOwnership(ctx, data.dialogs, data.onSource);
@@ -214,6 +219,15 @@ async function main(opts: BenchOptions, cleanup: Cleanup): Promise<number> {
   const machine = await describeMachine(setup.shardUrl(SOURCE));
   const data = await seedData(setup, opts);
   const { send, list, rowsOnSource, ownership, hot, bare, dbLimits, rawMix, apiMix, sendBatchRows, pageBatchSize } = await measureCeilings(setup, opts, data);
+  const live = await measureLiveDelivery({
+    ctx: ceilingContext(setup, opts),
+    api: setup.api,
+    env: setup.env,
+    dir: setup.fleet.root,
+    dialogs: data.dialogs,
+    loadFactor: opts.mixLoadFactor,
+  });
+  setup.service.assertAlive('the live-delivery measurements');
   const { pipe, reshard, check, rowsOnSourceAtSplit, idle } = await measureSplit(setup, opts, data, apiMix);
   const profiled = opts.profile
     ? await profileService({
@@ -251,6 +265,7 @@ async function main(opts: BenchOptions, cleanup: Cleanup): Promise<number> {
     dbLimits,
     rawMix,
     apiMix,
+    live,
     sendBatchRows,
     pageBatchSize,
     idleSplit: idle,
@@ -273,9 +288,14 @@ async function main(opts: BenchOptions, cleanup: Cleanup): Promise<number> {
   // The verdict, so nobody has to open the report to see it; the exit code stays "did it break".
   for (const v of verdicts(results)) log(`${v.pass === null ? 'INFO' : v.pass ? 'PASS' : 'MISS'}  ${v.name}: ${v.measured} (goal ${v.target})`);
 
-  const broke = reshard.job.phase !== 'done' || idle.job.phase !== 'done' || !check.ok || hot.stalePages > 0 || (profiled !== null && profiled.splitJob.phase !== 'done');
+  const lostEvents = live.fanOut.missing + live.fanOut.duplicated;
+  const broke =
+    reshard.job.phase !== 'done' || idle.job.phase !== 'done' || !check.ok || hot.stalePages > 0 || lostEvents > 0 || (profiled !== null && profiled.splitJob.phase !== 'done');
   if (broke) {
-    log(`BROKEN: job ${reshard.job.phase}; idle split ${idle.job.phase}; profiled split ${profiled?.splitJob.phase ?? '-'}; ${hot.stalePages} stale hot-dialog pages; ${check.problems.join('; ')}`);
+    log(
+      `BROKEN: job ${reshard.job.phase}; idle split ${idle.job.phase}; profiled split ${profiled?.splitJob.phase ?? '-'}; ${hot.stalePages} stale hot-dialog pages; ` +
+        `${live.fanOut.missing} events missing and ${live.fanOut.duplicated} duplicated; ${check.problems.join('; ')}`,
+    );
   }
   return broke ? 1 : 0;
 }

@@ -4,6 +4,7 @@ import type { CheckResult } from './check';
 import type { BareHttp, Comparison, DbLimits, HotDialog, OwnershipCost, Side } from './ceilings';
 import type { PipeResult } from './copy-ceiling';
 import type { JobView } from './api';
+import type { LiveDelivery } from './live';
 import type { Machine } from './machine';
 import type { PgEvent } from './pg-activity';
 import type { BenchOptions } from './options';
@@ -39,6 +40,7 @@ export interface BenchResults {
   rawMix: Side;
   /** The API's closed-loop capacity for the reshard's mix, at the mix's connections. */
   apiMix: Side;
+  live: LiveDelivery;
   /** Sends per statement the API's group commit reached in the send measurement. */
   sendBatchRows: number;
   /** Pages per statement the API's grouped reads reached in the list measurement. */
@@ -477,6 +479,8 @@ function methodSection(r: BenchResults): string {
   \`page\` with limit 51 for lists (the service asks for one row more than it returns, to know whether a next page exists).
 - **API runs** use autocannon with ${r.options.concurrency} connections, a JWT per dialog participant, random dialogs and random authors.
   Latency is from writing the request to reading the whole answer. ops/s counts successful answers only.
+- **Live delivery** (section 2d) starts a second service process on the same servers to hold the streams, reads them with
+  \`eventsource-parser\` (a browser's EventSource rules) in the bench process, and stops that process before the split.
 - **The reshard load** is open loop (\`pacedLoad\` in \`bench/load.ts\`, Node's http client with keep-alive): requests start on an
   even schedule, not in autocannon's per-second bursts, and each one's latency runs from its scheduled start.
 - **Timeline:** every answer of the reshard load goes into a histogram for the second it completed in; phases come from the job's
@@ -539,6 +543,39 @@ The grouped JSON page query alone ran at ${n0(d.pagesPerSec)} pages/s with Postg
 against ${n0(r.list.raw.summary.rps)} pages/s and ${n0(usPerOp(r.list.raw.cpu.postgres, r.list.raw.summary.rps))} µs per page for the rows the raw list ceiling reads one page per statement (plus ${n0(usPerOp(r.list.raw.cpu.bench, r.list.raw.summary.rps))} µs of driver CPU
 to parse them): building the JSON moves work from the service into Postgres, which on this machine shares the same two cores, and grouping
 the pages shares each statement's round trip and overhead among them.
+`;
+}
+
+function liveSection(r: BenchResults): string {
+  const l = r.live;
+  const f = l.fanOut;
+  return `## 2d. Live delivery: streams, fan-out, and the dialog list
+
+**The dialog list.** \`GET /dialogs\` (the default page) for a random one of the bench's ${n0(l.listUsers)} users, ${r.options.concurrency} connections:
+with each item's \`unreadCount\` and \`lastMessage\` (one statement per shard involved, in parallel; the shard-0 dialogs hold
+${n0(r.sizes.perDialog)} unread messages each, so their counts stop at the cap), and without them (\`summary=false\`, no shard statement).
+**Sends with streams open.** ${n0(l.streams / 2)} more dialogs of two users each; a second instance of the service, on the same
+servers, holds one \`GET /events\` stream for each of the ${n0(l.streams)} users, read by the bench. Sends go through the first
+instance into those dialogs, so each one is an event on two streams of the other instance; measured with no stream open,
+then with all of them. The event log's append is paid by every send either way; the difference is the delivery: the second
+instance taking the notifications and writing the events out, and (on this machine's same two cores) the bench reading them.
+**Fan-out.** With the streams open, a steady ${n0(f.rate)} sends/s (${r.options.mixLoadFactor} × the send rate without streams) for
+${r.options.measureS} s; for each acknowledged send, the time from the client reading the send's answer to each member's stream
+reading the event.
+
+${table(SIDE_HEAD, [
+  sideRow('GET /dialogs?summary=false', l.listWithout),
+  sideRow('GET /dialogs (unread counts, last message)', l.listWith),
+  sideRow('send, no streams open', l.sendWithout),
+  sideRow(`send, ${n0(l.streams)} streams open`, l.sendWith),
+])}
+
+**Dialog list with unread counts ÷ without: ${l.listRatio.toFixed(2)}×.** **Sends with the streams open ÷ without: ${l.sendRatio.toFixed(2)}×**
+(target ≥ ${TARGETS.sendWithStreams}×); the instance holding the streams used ${cores(l.streamInstanceCpu)} cores meanwhile (not in the table's service
+column, which is the first instance), and the streams read ${n0(l.eventsDuringSends)} events. Streams the service closed: ${l.closedByServer}.
+
+**Fan-out:** ${n0(f.sends)} sends, ${n0(f.expected)} events expected; latency p50 ${ms(f.latency.p50Ms)} ms, p99 ${ms(f.latency.p99Ms)} ms, max ${ms(f.latency.maxMs)} ms
+(${n0(f.early)} events were read before the send's own answer, counted as 0 ms). **${f.missing} missing, ${f.duplicated} read twice** (target 0); ${f.errors} sends failed.
 `;
 }
 
@@ -608,6 +645,7 @@ pages bound for one shard together (grouped reads: ${r.pageBatchSize.toFixed(1)}
     `![latency of raw pg and the API](${r.charts.latency})\n`,
     hotSection(r),
     leftSection(r),
+    liveSection(r),
     ownershipSection(r),
     reshardSection(r),
     balanceSection(r),

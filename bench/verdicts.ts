@@ -1,6 +1,7 @@
 import type { CheckResult } from './check';
 import type { BareHttp, Comparison, DbLimits, HotDialog, OwnershipCost, Side } from './ceilings';
 import type { PipeResult } from './copy-ceiling';
+import type { LiveDelivery } from './live';
 import type { ReshardRun } from './reshard';
 
 /** The performance issue's targets, verbatim: never loosened here to make a run pass. */
@@ -20,6 +21,8 @@ export const TARGETS = {
   /** Growth of the service's RSS from before the split to its peak during it (1 M rows): flat. */
   rssGrowthMiB: 64,
   ownership: 0.95,
+  /** The live-delivery issue's: send throughput with 1,000 streams open ÷ without. */
+  sendWithStreams: 0.9,
 };
 
 export interface Verdict {
@@ -37,6 +40,7 @@ export interface VerdictInput {
   bare: BareHttp;
   dbLimits: DbLimits;
   rawMix: Side;
+  live: LiveDelivery;
   idleSplit: { copyRate: number };
   ownership: OwnershipCost;
   pipe: PipeResult;
@@ -47,8 +51,8 @@ export interface VerdictInput {
 
 /** Errors anywhere the API or the ceilings were measured, and during the whole reshard load. */
 export function totalErrors(r: VerdictInput): number {
-  const sides = [r.send.raw, r.send.api, r.list.raw, r.list.api, r.hot.raw, r.hot.api];
-  return sides.reduce((n, s) => n + s.summary.errors, 0) + r.reshard.timeline.reduce((n, b) => n + b.errors, 0);
+  const sides = [r.send.raw, r.send.api, r.list.raw, r.list.api, r.hot.raw, r.hot.api, r.live.listWith, r.live.listWithout, r.live.sendWith, r.live.sendWithout];
+  return sides.reduce((n, s) => n + s.summary.errors, 0) + r.live.fanOut.errors + r.reshard.timeline.reduce((n, b) => n + b.errors, 0);
 }
 
 const ratio = (a: number, b: number) => (b > 0 ? a / b : Infinity);
@@ -152,6 +156,24 @@ export function verdicts(r: VerdictInput): Verdict[] {
       target: `≥ ${TARGETS.ownership}×`,
       measured: `${x(r.ownership.insert.ratio)} (page ${x(r.ownership.page.ratio)})`,
       pass: r.ownership.insert.ratio >= TARGETS.ownership,
+    },
+    {
+      name: `Send with live streams: throughput with ${n0(r.live.streams)} streams open on another instance ÷ without; streams the service closed`,
+      target: `≥ ${TARGETS.sendWithStreams}×; 0`,
+      measured: `${x(r.live.sendRatio)} (${n0(r.live.sendWith.summary.rps)} vs ${n0(r.live.sendWithout.summary.rps)} req/s); ${r.live.closedByServer}`,
+      pass: r.live.sendRatio >= TARGETS.sendWithStreams && r.live.closedByServer === 0,
+    },
+    {
+      name: `Fan-out: send acknowledged → event read from another instance's stream, p50; p99 (${n0(r.live.fanOut.rate)} sends/s); events missing or twice`,
+      target: 'reported; 0',
+      measured: `${ms(r.live.fanOut.latency.p50Ms)}; ${ms(r.live.fanOut.latency.p99Ms)}; ${r.live.fanOut.missing + r.live.fanOut.duplicated} of ${n0(r.live.fanOut.expected)}`,
+      pass: r.live.fanOut.missing + r.live.fanOut.duplicated === 0,
+    },
+    {
+      name: 'Dialog list: with unread counts and the last message ÷ without (`summary=false`)',
+      target: 'reported',
+      measured: `${x(r.live.listRatio)} (${n0(r.live.listWith.summary.rps)} vs ${n0(r.live.listWithout.summary.rps)} req/s; p99 ${ms(r.live.listWith.summary.p99Ms)} vs ${ms(r.live.listWithout.summary.p99Ms)})`,
+      pass: null,
     },
     { name: 'Errors (every API and ceiling run, and the whole reshard load)', target: '0', measured: String(errors), pass: errors === 0 },
     {
