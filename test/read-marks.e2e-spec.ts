@@ -1,4 +1,5 @@
 import { AddressInfo } from 'node:net';
+import { Client } from 'pg';
 import { v7 as uuidv7 } from 'uuid';
 import { ringHash } from '../src/ring';
 import { eventually } from './support/eventually';
@@ -8,8 +9,8 @@ import { sql, startTestApp, TestApp } from './support/test-app';
 
 interface ListItem {
   id: string;
-  unreadCount: number;
-  lastMessage: { id: string; authorId: string; text: string; createdAt: string } | null;
+  unreadCount?: number | null;
+  lastMessage?: { id: string; authorId: string; text: string; createdAt: string } | null;
 }
 
 /** Read marks, unread counts and the last message on real shards (two of them), and the `dialog.read` event. */
@@ -19,7 +20,9 @@ describe('read marks, unread counts and the last message', () => {
 
   beforeAll(async () => {
     cluster = await startCluster({ shards: 2 });
-    t = await startTestApp(cluster);
+    // Statements wait for a lock as long as a test holds it, never giving up as unavailable
+    // at the default 5 s: a list that ran one while read marks are locked cannot answer.
+    t = await startTestApp(cluster, { DB_STATEMENT_TIMEOUT_MS: '60000' });
     await t.app.listen(0, '127.0.0.1');
   });
 
@@ -43,13 +46,14 @@ describe('read marks, unread counts and the last message', () => {
     (await t.http.post(`/dialogs/${dialogId}/messages`).set(t.auth(user)).send({ text }).expect(201)).body.id as string;
   const markRead = (user: string, dialogId: string, messageId: unknown) => t.http.post(`/dialogs/${dialogId}/read`).set(t.auth(user)).send({ messageId });
 
-  async function list(user: string): Promise<Map<string, ListItem>> {
+  /** Every page of a user's dialogs, in order; `query` adds to each page's `limit` and `before`. */
+  async function list(user: string, query: Record<string, string | number> = {}): Promise<Map<string, ListItem>> {
     const items: ListItem[] = [];
     let before: string | null = null;
     do {
       const res: { body: { items: ListItem[]; nextCursor: string | null } } = await t.http
         .get('/dialogs')
-        .query(before ? { limit: 200, before } : { limit: 200 })
+        .query({ limit: 200, ...query, ...(before ? { before } : {}) })
         .set(t.auth(user))
         .expect(200);
       items.push(...res.body.items);
@@ -57,6 +61,17 @@ describe('read marks, unread counts and the last message', () => {
     } while (before);
     return new Map(items.map((i) => [i.id, i]));
   }
+
+  /** Statements on a shard waiting for a lock on read_marks: the list's summary statements, held up. */
+  const waitingOnReadMarks = async (url: string): Promise<number> =>
+    Number(
+      (
+        await sql<{ n: string }>(
+          url,
+          `SELECT count(*) AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%read_marks%' AND pid <> pg_backend_pid()`,
+        )
+      )[0].n,
+    );
 
   it('moves a mark forward only: an older message is a no-op, answered with the mark in force', async () => {
     const dialogId = await dialogOn(0);
@@ -171,5 +186,104 @@ describe('read marks, unread counts and the last message', () => {
     } finally {
       streams.forEach((s) => s.close());
     }
+  });
+
+  it('leaves unreadCount and lastMessage out with summary=false, keeps them by default, and refuses any other summary with a JSON 400', async () => {
+    const onZero = await dialogOn(0);
+    const onOne = await dialogOn(1);
+    const zero = await send('bob', onZero, 'zero');
+    const one = await send('bob', onOne, 'one');
+
+    // Lists taken one after another agree once the sends' activity has reached dialogdb (about a second).
+    await eventually(async () => {
+      const full = await list('alice');
+      expect(full.get(onZero)).toMatchObject({ unreadCount: 1, lastMessage: { id: zero, text: 'zero' } });
+      expect(full.get(onOne)).toMatchObject({ unreadCount: 1, lastMessage: { id: one, text: 'one' } });
+      expect(await list('alice', { summary: 'true' })).toEqual(full);
+      // Small pages, so the cursor is walked without summaries too.
+      const bare = await list('alice', { summary: 'false', limit: 3 });
+      expect([...bare.keys()]).toEqual([...full.keys()]);
+      for (const [id, item] of bare) {
+        const withSummary = full.get(id)!;
+        expect(withSummary).toHaveProperty('unreadCount');
+        expect(withSummary).toHaveProperty('lastMessage');
+        const { unreadCount: _count, lastMessage: _last, ...rest } = withSummary;
+        // The same dialog, field for field, with neither property at all.
+        expect(item).toStrictEqual(rest);
+      }
+    });
+    const raw = await t.http.get('/dialogs').query({ summary: 'false' }).set(t.auth('alice')).expect(200);
+    expect(raw.text).not.toMatch(/unreadCount|lastMessage/);
+
+    for (const query of ['summary=TRUE', 'summary=False', 'summary=1', 'summary=0', 'summary=yes', 'summary=', 'summary=false%20', 'summary=true&summary=false']) {
+      const res = await t.http.get(`/dialogs?${query}`).set(t.auth('alice'));
+      expect({ query, status: res.status }).toEqual({ query, status: 400 });
+      expect(res.headers['content-type']).toMatch(/^application\/json/);
+      expect(res.body).toEqual({ statusCode: 400, error: 'Bad Request', code: 'INVALID_INPUT', message: 'summary must be true or false' });
+    }
+    await t.http.get('/dialogs?summary=false').expect(401);
+
+    // The API document: the parameter, and the two fields as optional.
+    const doc = (await t.http.get('/docs-json').expect(200)).body;
+    const summary = doc.paths['/dialogs'].get.parameters.find((p: { name: string }) => p.name === 'summary');
+    expect(summary).toMatchObject({ in: 'query', required: false, schema: { type: 'boolean', default: true } });
+    const item = doc.components.schemas.DialogListItemDto;
+    expect(Object.keys(item.properties)).toEqual(expect.arrayContaining(['unreadCount', 'lastMessage']));
+    expect(item.required).toEqual(expect.arrayContaining(['id', 'lastActivityAt']));
+    expect(item.required).not.toContain('unreadCount');
+    expect(item.required).not.toContain('lastMessage');
+  });
+
+  it('reads no shard with summary=false: it answers while every shard’s read marks are locked, and with a shard down', async () => {
+    const onZero = await dialogOn(0);
+    const onOne = await dialogOn(1);
+    await send('bob', onZero, 'zero');
+    await send('bob', onOne, 'one');
+
+    // Every summary statement reads read_marks: a lock no reader can share, on every shard, holds them all up.
+    const lockers: Client[] = [];
+    let full: Promise<{ status: number; body: { items: ListItem[] } }> | undefined;
+    try {
+      for (const url of cluster.shardUrls) {
+        const locker = new Client({ connectionString: url });
+        await locker.connect();
+        lockers.push(locker);
+        await locker.query('BEGIN');
+        await locker.query('LOCK TABLE read_marks IN ACCESS EXCLUSIVE MODE');
+      }
+      // Bounded, so a list that did wait fails here rather than holding the locks past the test.
+      const bare = await t.http.get('/dialogs').query({ summary: 'false', limit: 200 }).set(t.auth('alice')).timeout(10_000).expect(200);
+      expect((bare.body.items as ListItem[]).map((i) => i.id)).toEqual(expect.arrayContaining([onZero, onOne]));
+      expect(bare.text).not.toMatch(/unreadCount|lastMessage/);
+      // The default list does run them: its statements wait on both shards.
+      full = t.http.get('/dialogs').query({ limit: 200 }).set(t.auth('alice')).then((res) => res);
+      await eventually(async () => {
+        for (const url of cluster.shardUrls) expect(await waitingOnReadMarks(url)).toBeGreaterThan(0);
+      });
+    } finally {
+      for (const locker of lockers) {
+        await locker.query('ROLLBACK');
+        await locker.end();
+      }
+    }
+    const answered = await full!;
+    expect(answered.status).toBe(200);
+    const items = new Map(answered.body.items.map((i) => [i.id, i]));
+    expect(items.get(onZero)).toMatchObject({ unreadCount: 1, lastMessage: { text: 'zero' } });
+    expect(items.get(onOne)).toMatchObject({ unreadCount: 1, lastMessage: { text: 'one' } });
+
+    // With shard-1 down, the default list says it does not know that shard's dialogs; summary=false needs no shard.
+    await cluster.shards[1].stop();
+    try {
+      const down = await list('alice');
+      expect(down.get(onOne)).toMatchObject({ unreadCount: null, lastMessage: null });
+      expect(down.get(onZero)).toMatchObject({ unreadCount: 1, lastMessage: { text: 'zero' } });
+      const bare = await t.http.get('/dialogs').query({ summary: 'false', limit: 200 }).set(t.auth('alice')).expect(200);
+      expect((bare.body.items as ListItem[]).map((i) => i.id)).toEqual(expect.arrayContaining([onZero, onOne]));
+      expect(bare.text).not.toMatch(/unreadCount|lastMessage/);
+    } finally {
+      await cluster.shards[1].restart();
+    }
+    await eventually(async () => expect((await list('alice')).get(onOne)).toMatchObject({ unreadCount: 1, lastMessage: { text: 'one' } }));
   });
 });

@@ -45,9 +45,12 @@ describe('the state page', () => {
       if (inSplitArc(dialog.body.id)) arcDialogs.push(dialog.body.id);
     }
     for (const dialogId of arcDialogs) {
+      let last = '';
       for (let m = 0; m < 10; m++) {
-        await t.http.post(`/dialogs/${dialogId}/messages`).set(t.auth('alice')).send({ text: m === 0 ? SECRET : `seed ${m}` }).expect(201);
+        last = (await t.http.post(`/dialogs/${dialogId}/messages`).set(t.auth('alice')).send({ text: m === 0 ? SECRET : `seed ${m}` }).expect(201)).body.id;
       }
+      // Bob has read each: a read mark per dialog, for the split to move and verify.
+      await t.http.post(`/dialogs/${dialogId}/read`).set(t.auth('bob')).send({ messageId: last }).expect(200);
     }
     await mkdir(ARTIFACTS, { recursive: true });
     browser = await chromium.launch({
@@ -182,6 +185,11 @@ describe('the state page', () => {
     await eventually(async () => expect(await markers()).toHaveLength(3));
     await eventually(() => expectPageMatchesApi());
     expect(await page.locator('#job-verification').textContent()).toMatch(/passed/);
+    // Messages and read marks, each with what was compared and what differed, as the job says.
+    const v = job.verification;
+    expect(v).toMatchObject({ passed: true, marksChecked: arcDialogs.length, marksDifferences: 0, marks: [] });
+    expect(await page.locator('#job-verification-messages').textContent()).toBe(`messages: ${count(v.checked - v.marksChecked)} checked, no differences`);
+    expect(await page.locator('#job-verification-marks').textContent()).toBe(`read marks: ${count(arcDialogs.length)} checked, no differences`);
     expect(await page.locator('svg#ring path.moving-arc').count()).toBe(0);
     // The copier's inserts on shard-2 are still in the one-minute rate window: that is not
     // load to split for.
@@ -194,6 +202,38 @@ describe('the state page', () => {
     await page.setViewportSize({ width: 390, height: 844 });
     await page.screenshot({ path: path.join(ARTIFACTS, 'state-page-phone.png'), fullPage: true });
     expect(await page.evaluate('document.documentElement.scrollWidth')).toBeLessThanOrEqual(390);
+    expect(pageErrors).toEqual([]);
+  });
+
+  it('names the read marks a failed verification found, beside the messages', async () => {
+    await page.setViewportSize({ width: 1280, height: 900 });
+    // A verification no real split here fails, put into the page's own polls.
+    const failed = {
+      passed: false,
+      checked: 331,
+      differences: 4,
+      missing: ['m-1'],
+      changed: [],
+      extra: [],
+      marks: ['d-1/alice', 'd-2/bob', 'd-3/carol'],
+      marksChecked: 30,
+      marksDifferences: 3,
+    };
+    await page.route('**/state/data', async (route) => {
+      const res = await route.fetch();
+      const data = await res.json();
+      // The split above ended under a minute ago: its job is still in view.
+      if (data.job) data.job.verification = failed;
+      await route.fulfill({ response: res, json: data });
+    });
+    try {
+      await eventually(async () => expect(await page.locator('#job-verification-marks').textContent()).toBe('read marks: 30 checked, 3 difference(s) (missing or behind d-1/alice, d-2/bob, d-3/carol)'));
+      expect(await page.locator('#job-verification-messages').textContent()).toBe('messages: 301 checked, 1 difference(s) (missing m-1)');
+      expect(await page.locator('#job-verification').textContent()).toMatch(/^failed/);
+    } finally {
+      await page.unroute('**/state/data');
+    }
+    await eventually(async () => expect(await page.locator('#job-verification-marks').textContent()).toMatch(/no differences$/));
     expect(pageErrors).toEqual([]);
   });
 });

@@ -14,9 +14,12 @@ export interface PageQuery {
 const LIMIT = { type: 'integer', minimum: 1, maximum: MAX_PAGE, default: DEFAULT_PAGE };
 const BEFORE = { type: 'string', minLength: 1, maxLength: 512, description: 'the nextCursor of the previous page (opaque)' };
 
+/** A page's parameters as schema properties, for a route whose query takes more than a page's. */
+export const PAGE_QUERY_PROPERTIES = { limit: LIMIT, before: BEFORE };
+
 const PAGE_QUERY_SCHEMA = {
   type: 'object',
-  properties: { limit: LIMIT, before: BEFORE },
+  properties: PAGE_QUERY_PROPERTIES,
   additionalProperties: false,
 };
 

@@ -1,6 +1,7 @@
 import { DomainErrorCode, DomainException } from './domain.exception';
 import { pageQueryPipe } from './page-query.dto';
 import { messageTextPipe, sendMessagePipe } from '../messages/message.dto';
+import { dialogListQueryPipe } from '../dialogs/dialog.dto';
 
 describe('SchemaPipe', () => {
   const refusal = (fn: () => unknown): string => {
@@ -32,6 +33,25 @@ describe('SchemaPipe', () => {
       expect(refusal(() => pipe.transform({ limit: '201' }))).toBe('limit must be <= 200');
       expect(refusal(() => pipe.transform({ limit: ['1', '2'] }))).toBe('limit must be integer');
       expect(refusal(() => pipe.transform({ foo: '1', before: '' }))).toBe('property foo should not exist; before must NOT have fewer than 1 characters');
+    });
+  });
+
+  describe('the dialog list query', () => {
+    const pipe = dialogListQueryPipe();
+
+    it('takes summary written exactly true or false, beside a page', () => {
+      expect(pipe.transform({ summary: 'false' })).toEqual({ summary: false });
+      expect(pipe.transform({ summary: 'true', limit: '5', before: 'abc' })).toEqual({ summary: true, limit: 5, before: 'abc' });
+      expect(pipe.transform({})).toEqual({});
+    });
+
+    it.each(['TRUE', 'False', '1', '0', 'yes', '', ' false', 'false ', 'constructor', 'null'])('refuses summary=%j', (summary) => {
+      expect(refusal(() => pipe.transform({ summary }))).toBe('summary must be true or false');
+    });
+
+    it('refuses a repeated summary, and still refuses what a page query refuses', () => {
+      expect(refusal(() => pipe.transform({ summary: ['true', 'false'] }))).toBe('summary must be true or false');
+      expect(refusal(() => pipe.transform({ limit: '0', summary: 'false', foo: '1' }))).toBe('property foo should not exist; limit must be >= 1');
     });
   });
 

@@ -8,6 +8,8 @@ const ajv = new Ajv({ allErrors: true, coerceTypes: false, useDefaults: false })
 
 // A query value stands for an integer only when written as one, in digits.
 const INTEGER_TEXT = /^-?\d{1,15}$/;
+// And for a boolean only when written exactly `true` or `false`: no `1`, `yes` or `TRUE`.
+const booleanText = (text: string): boolean | string => (text === 'true' ? true : text === 'false' ? false : text);
 
 /** Human-readable problems, one per failed rule, named by property as class-validator did. */
 function describe(errors: ErrorObject[], where: string, messages: Record<string, string>): string {
@@ -32,6 +34,8 @@ export class SchemaPipe<T> implements PipeTransform<unknown, T> {
   private readonly validate: ValidateFunction<T>;
   /** Query parameters the schema types as integers: their text is converted before validation. */
   private readonly integers: string[];
+  /** Query parameters the schema types as booleans: `true` and `false` are converted before validation. */
+  private readonly booleans: string[];
 
   constructor(
     schema: SchemaObject,
@@ -41,15 +45,21 @@ export class SchemaPipe<T> implements PipeTransform<unknown, T> {
   ) {
     this.validate = ajv.compile<T>(schema);
     const properties = (schema.properties ?? {}) as Record<string, { type?: string }>;
-    this.integers = where === 'query' ? Object.keys(properties).filter((name) => properties[name].type === 'integer') : [];
+    const typed = (type: string) => (where === 'query' ? Object.keys(properties).filter((name) => properties[name].type === type) : []);
+    this.integers = typed('integer');
+    this.booleans = typed('boolean');
   }
 
   transform(value: unknown): T {
-    if (this.integers.length && typeof value === 'object' && value !== null) {
+    if ((this.integers.length || this.booleans.length) && typeof value === 'object' && value !== null) {
       const query = value as Record<string, unknown>;
       for (const name of this.integers) {
         const text = query[name];
         if (typeof text === 'string' && INTEGER_TEXT.test(text)) query[name] = Number(text);
+      }
+      for (const name of this.booleans) {
+        const text = query[name];
+        if (typeof text === 'string') query[name] = booleanText(text);
       }
     }
     if (this.validate(value)) return value;

@@ -1,5 +1,7 @@
-import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { applyDecorators } from '@nestjs/common';
+import { ApiProperty, ApiPropertyOptional, ApiQuery } from '@nestjs/swagger';
 import { ArrayMaxSize, ArrayMinSize, IsArray, IsOptional, IsString, Matches, MaxLength } from 'class-validator';
+import { ApiPageQuery, PAGE_QUERY_PROPERTIES, PageQuery } from '../common/page-query.dto';
 import { SchemaPipe } from '../common/schema.pipe';
 import { UUID_PATTERN } from '../common/uuid.pipe';
 import { PREVIEW_CHARS, UNREAD_CAP } from './dialog-summary';
@@ -43,25 +45,47 @@ export class LastMessageDto {
 }
 
 export class DialogListItemDto extends DialogDto {
-  @ApiProperty({
+  @ApiPropertyOptional({
     type: Number,
     nullable: true,
     minimum: 0,
     maximum: UNREAD_CAP,
     description:
       `live messages from others after the caller's read mark (all of them without a mark); counting stops at ${UNREAD_CAP}, which means ${UNREAD_CAP} or more. ` +
-      "Null, as is lastMessage, while the dialog's shard cannot be reached",
+      "Null, as is lastMessage, while the dialog's shard cannot be reached. Absent, as is lastMessage, with summary=false",
   })
-  unreadCount: number | null;
+  unreadCount?: number | null;
 
-  @ApiProperty({ type: LastMessageDto, nullable: true, description: 'the newest live message, or null when there is none' })
-  lastMessage: LastMessageDto | null;
+  @ApiPropertyOptional({ type: LastMessageDto, nullable: true, description: 'the newest live message, or null when there is none. Absent with summary=false' })
+  lastMessage?: LastMessageDto | null;
 }
 
 export class DialogPageDto {
   @ApiProperty({ type: [DialogListItemDto] }) items: DialogListItemDto[];
   @ApiProperty({ nullable: true, type: String }) nextCursor: string | null;
 }
+
+export interface DialogListQuery extends PageQuery {
+  /** Each item's unreadCount and lastMessage: true unless the client says `false`. */
+  summary?: boolean;
+}
+
+const SUMMARY = {
+  type: 'boolean',
+  default: true,
+  description:
+    'false leaves unreadCount and lastMessage out of every item, and the list reads no shard at all: for a client that needs only the dialogs ' +
+    '(a picker, a share sheet). Exactly `true` or `false`',
+};
+
+/** GET /dialogs's query: a page's `limit` and `before`, and `summary`, validated by a compiled schema. */
+export const dialogListQueryPipe = () =>
+  new SchemaPipe<DialogListQuery>({ type: 'object', properties: { ...PAGE_QUERY_PROPERTIES, summary: SUMMARY }, additionalProperties: false }, 'query', {
+    'summary:type': 'summary must be true or false',
+  });
+
+/** The same parameters in the API document. */
+export const ApiDialogListQuery = () => applyDecorators(ApiPageQuery(), ApiQuery({ name: 'summary', required: false, schema: SUMMARY }));
 
 /** What every dialog route answers to anyone not in the dialog, so no one learns which ids exist. */
 export const DIALOG_NOT_FOUND = 'DIALOG_NOT_FOUND: no such dialog, or the caller is not one of its participants (the same answer for both)';

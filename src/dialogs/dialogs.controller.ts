@@ -2,10 +2,22 @@ import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/com
 import { ApiBearerAuth, ApiBody, ApiNotFoundResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import { AuthUser, CurrentUser } from '../auth/auth.decorators';
 import { UuidPipe } from '../common/uuid.pipe';
-import { ApiPageQuery, DEFAULT_PAGE, PageQuery, pageQueryPipe } from '../common/page-query.dto';
+import { DEFAULT_PAGE } from '../common/page-query.dto';
 import { ApiDialogLimit } from '../limits/limits.decorators';
 import { LogContext, RequestLog } from '../observability/log-context';
-import { CreateDialogDto, DIALOG_NOT_FOUND, DialogDto, DialogPageDto, READ_MARK_SCHEMA, ReadMarkBody, ReadMarkDto, readMarkPipe } from './dialog.dto';
+import {
+  ApiDialogListQuery,
+  CreateDialogDto,
+  DIALOG_NOT_FOUND,
+  DialogDto,
+  DialogListQuery,
+  dialogListQueryPipe,
+  DialogPageDto,
+  READ_MARK_SCHEMA,
+  ReadMarkBody,
+  ReadMarkDto,
+  readMarkPipe,
+} from './dialog.dto';
 import { DialogsService } from './dialogs.service';
 import { ReadStateService } from './read-state.service';
 
@@ -25,10 +37,10 @@ export class DialogsController {
   }
 
   @Get()
-  @ApiPageQuery()
+  @ApiDialogListQuery()
   @ApiOkResponse({ type: DialogPageDto })
-  listDialogs(@CurrentUser() user: AuthUser, @Query(pageQueryPipe()) query: PageQuery): Promise<DialogPageDto> {
-    return this.dialogs.list(user, query.limit ?? DEFAULT_PAGE, query.before);
+  listDialogs(@CurrentUser() user: AuthUser, @Query(dialogListQueryPipe()) query: DialogListQuery): Promise<DialogPageDto> {
+    return this.dialogs.list(user, query.limit ?? DEFAULT_PAGE, query.before, query.summary ?? true);
   }
 
   @Get(':id')

@@ -69,7 +69,11 @@ export class DialogsService {
     return toDialogDto(row);
   }
 
-  async list(user: AuthUser, limit: number, cursor?: string): Promise<DialogPageDto> {
+  /**
+   * A page of the caller's dialogs, most recent activity first. With `summary`, each carries its
+   * unread count and last message, read from the shards; without, the page is dialogdb's alone.
+   */
+  async list(user: AuthUser, limit: number, cursor?: string, summary = true): Promise<DialogPageDto> {
     const after = cursor ? decodeCursor('dialogs', cursor, [isPgTimestamptz, isUuid]) : undefined;
     const rows = await this.dialogs.listForUser(
       user.id,
@@ -78,9 +82,9 @@ export class DialogsService {
     );
     const page = rows.slice(0, limit);
     const last = page[page.length - 1];
-    const summaries = await this.readState.summaries(user.id, page.map((row) => row.id));
+    const summaries = summary ? await this.readState.summaries(user.id, page.map((row) => row.id)) : null;
     return {
-      items: page.map((row, i) => ({ ...toDialogDto(row), ...summaries[i] })),
+      items: page.map((row, i) => (summaries ? { ...toDialogDto(row), ...summaries[i] } : toDialogDto(row))),
       nextCursor: rows.length > limit ? encodeCursor('dialogs', [last.activity_key, last.id]) : null,
     };
   }

@@ -21,6 +21,10 @@ export interface Verification {
   extra: string[];
   /** Read marks the target lacks or holds at an older message, as `dialogId/userId` (absent in jobs from before read marks). */
   marks?: string[];
+  /** Of `checked`, the read marks (the rest are messages); absent in jobs verified before marks were counted apart. */
+  marksChecked?: number;
+  /** Of `differences`, the read marks': `marks` names only the first hundred. Absent as marksChecked is. */
+  marksDifferences?: number;
   /** How many differences there were in all; the id lists stop at a hundred each. */
   differences: number;
 }

@@ -445,7 +445,7 @@ export class ReshardSteps {
       VERIFY_CHUNK_BATCHES * Math.max(this.settings.batch, 1000),
       VERIFY_CHUNK_BATCHES * MIN_BATCH,
     );
-    const result: Verification = { passed: true, checked: 0, missing: [], changed: [], extra: [], marks: [], differences: 0 };
+    const result: Verification = { passed: true, checked: 0, missing: [], changed: [], extra: [], marks: [], differences: 0, marksChecked: 0, marksDifferences: 0 };
     // Rows older than this were all on the source before the job began; they must match exactly.
     const recent = uuidv7Floor(job.created_at.getTime() - CLOCK_SKEW_MS);
     for (const step of copyPlan(job.moved)) {
@@ -476,7 +476,9 @@ export class ReshardSteps {
           const upTo = { hash: last.ring_hash, dialogId: last.dialog_id, userId: last.user_id };
           const differing = compareMarks(source, await this.p.rows.scanMarks(step.target, step.segment, after, 1_000_000, upTo));
           result.checked += source.length;
+          result.marksChecked! += source.length;
           result.differences += differing.length;
+          result.marksDifferences! += differing.length;
           result.marks!.push(...differing.slice(0, LIST_LIMIT - result.marks!.length));
           return { rows: source.length, last: upTo };
         },

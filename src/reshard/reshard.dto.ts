@@ -58,6 +58,8 @@ export class VerificationDto {
   @ApiProperty({ type: [String], description: 'old rows on the target the source never had (first 100)' }) extra: string[];
   @ApiPropertyOptional({ type: [String], description: 'read marks the target lacks or holds at an older message, as dialogId/userId (first 100)' })
   marks?: string[];
+  @ApiPropertyOptional({ description: 'of checked, the read marks (the rest are messages)' }) marksChecked?: number;
+  @ApiPropertyOptional({ description: "of differences, the read marks'" }) marksDifferences?: number;
 }
 
 export class ReshardJobDto {

@@ -215,14 +215,38 @@ export function runStatePage(config: PageConfig): void {
     return h('div', { class: full ? 'full' : null }, [h('dt', { text: label }), h('dd', { id }, [value])]);
   }
 
+  /** One kind's line of a verification: how many were compared (when known), how many differ, and the first few. */
+  function verifiedKind(id: string, what: string, checked: number | null, differences: number, named: string[]): HTMLSpanElement {
+    return h('span', {
+      id,
+      text:
+        what +
+        ': ' +
+        (checked == null ? '' : int(checked) + ' checked, ') +
+        (differences ? int(differences) + ' difference(s)' : 'no differences') +
+        (named.length ? ' (' + named.join('; ') + ')' : ''),
+    });
+  }
+
   function verificationText(v: VerificationView | null): HTMLSpanElement {
     if (!v) return h('span', { class: 'muted', text: 'not yet' });
-    if (v.passed) return h('span', {}, [badge('ok', 'passed'), ' ' + int(v.checked) + ' rows compared']);
-    const parts: string[] = [];
-    if (v.missing.length) parts.push('missing ' + v.missing.slice(0, 3).join(', '));
-    if (v.changed.length) parts.push('changed ' + v.changed.slice(0, 3).join(', '));
-    if (v.extra.length) parts.push('extra ' + v.extra.slice(0, 3).join(', '));
-    return h('span', {}, [badge('bad', 'failed'), ' ' + int(v.differences) + ' difference(s) in ' + int(v.checked) + ' rows: ' + parts.join('; ')]);
+    const first = (ids: string[]) => ids.slice(0, 3).join(', ');
+    // Jobs from before read marks have no `marks`; those verified before marks were counted
+    // apart have the list but no counts: their `checked` is all messages, as far as we know.
+    const marksDifferences = v.marksDifferences ?? (v.marks ? v.marks.length : 0);
+    const named: string[] = [];
+    if (v.missing.length) named.push('missing ' + first(v.missing));
+    if (v.changed.length) named.push('changed ' + first(v.changed));
+    if (v.extra.length) named.push('extra ' + first(v.extra));
+    return h('span', {}, [
+      v.passed ? badge('ok', 'passed') : badge('bad', 'failed'),
+      ' ',
+      verifiedKind('job-verification-messages', 'messages', v.checked - (v.marksChecked ?? 0), v.differences - marksDifferences, named),
+      v.marks ? ' · ' : null,
+      v.marks
+        ? verifiedKind('job-verification-marks', 'read marks', v.marksChecked ?? null, marksDifferences, v.marks.length ? ['missing or behind ' + first(v.marks)] : [])
+        : null,
+    ]);
   }
 
   function renderJob(d: StateView): void {

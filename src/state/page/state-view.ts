@@ -88,11 +88,17 @@ export interface InstanceView {
 
 export interface VerificationView {
   passed: boolean;
+  /** Messages and read marks compared, together. */
   checked: number;
   differences: number;
   missing: string[];
   changed: string[];
   extra: string[];
+  /** Read marks missing or behind on the target (the first 100); absent in jobs from before read marks. */
+  marks?: string[];
+  /** The read marks' part of `checked` and `differences`; absent in jobs verified before they were counted apart. */
+  marksChecked?: number;
+  marksDifferences?: number;
 }
 
 export interface JobView {
