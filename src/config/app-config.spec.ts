@@ -82,13 +82,14 @@ describe('memory', () => {
 });
 
 describe('live event streams', () => {
-  it('pings every 15 s, keeps 10 minutes, prunes a tenth of that (at most a minute), and bounds a stream at 1 MiB unless set', () => {
-    expect(loadConfig({}).events).toEqual({ heartbeatMs: 15_000, retentionMs: 600_000, pruneMs: 60_000, pollMs: 2000, maxBufferBytes: 1024 * 1024 });
-    expect(loadConfig({ EVENTS_RETENTION_MS: '60000', EVENTS_HEARTBEAT_MS: '200', EVENTS_MAX_BUFFER_KB: '64' }).events).toMatchObject({
+  it('pings every 15 s, keeps 10 minutes, prunes a tenth of that (at most a minute), bounds a stream at 1 MiB and spaces appends 10 ms unless set', () => {
+    expect(loadConfig({}).events).toEqual({ heartbeatMs: 15_000, retentionMs: 600_000, pruneMs: 60_000, pollMs: 2000, maxBufferBytes: 1024 * 1024, appendIntervalMs: 10 });
+    expect(loadConfig({ EVENTS_RETENTION_MS: '60000', EVENTS_HEARTBEAT_MS: '200', EVENTS_MAX_BUFFER_KB: '64', EVENTS_APPEND_INTERVAL_MS: '0' }).events).toMatchObject({
       heartbeatMs: 200,
       retentionMs: 60_000,
       pruneMs: 6000,
       maxBufferBytes: 64 * 1024,
+      appendIntervalMs: 0,
     });
   });
 

@@ -81,6 +81,8 @@ export interface EventsConfig {
   pollMs: number;
   /** A stream whose unsent output passes this many bytes is a slow consumer and is dropped. */
   maxBufferBytes: number;
+  /** An instance starts its appends to the events log at least this far apart. */
+  appendIntervalMs: number;
 }
 
 /** The resolved configuration once databases are known (embedded servers started or URLs given). */
@@ -383,6 +385,9 @@ function eventsConfig(env: NodeJS.ProcessEnv): EventsConfig {
     pruneMs: int(env, 'EVENTS_PRUNE_MS', Math.min(60_000, Math.ceil(retentionMs / 10)), 50, 3_600_000),
     pollMs: int(env, 'EVENTS_POLL_MS', 2000, 50, 60_000),
     maxBufferBytes: int(env, 'EVENTS_MAX_BUFFER_KB', 1024, 1, 1_048_576) * 1024,
+    // Each append costs dialogdb a commit and wakes every instance's listeners, whatever it
+    // carries: under load, fewer and fuller appends, for a few ms more delivery latency.
+    appendIntervalMs: int(env, 'EVENTS_APPEND_INTERVAL_MS', 10, 0, 1000),
   };
 }
 

@@ -74,6 +74,44 @@ describe('CoalescingQueue', () => {
     expect(sut.size).toBe(0);
   });
 
+  it('starts writes at least minIntervalMs apart, and a push after a quiet interval at once', async () => {
+    const w = gatedWrites();
+    let now = 1000;
+    const sleeps: number[] = [];
+    let wake: (() => void) | undefined;
+    const sut = new CoalescingQueue(
+      w.write,
+      options({
+        minIntervalMs: 10,
+        now: () => now,
+        sleep: (ms) => {
+          sleeps.push(ms);
+          return new Promise((resolve) => (wake = () => ((now += ms), resolve())));
+        },
+      }),
+    );
+    sut.push(1);
+    await tick();
+    expect(sleeps).toEqual([]);
+    now += 3;
+    sut.push(2);
+    await w.settle();
+    // The first write started 3 ms ago: the next waits out the rest of the 10, and gathers.
+    expect(sleeps).toEqual([7]);
+    sut.push(3);
+    wake!();
+    await flushMicrotasks();
+    expect(w.batches).toEqual([[1], [2, 3]]);
+    await w.settle();
+    // Idle for longer than the interval: no wait.
+    now += 50;
+    sut.push(4);
+    await tick();
+    expect(sleeps).toEqual([7]);
+    expect(w.batches).toEqual([[1], [2, 3], [4]]);
+    await w.settle();
+  });
+
   it('splits what waits into batches of at most maxBatch', async () => {
     const w = gatedWrites();
     const sut = new CoalescingQueue(w.write, options({ maxBatch: 2 }));

@@ -8,23 +8,32 @@ export interface CoalescingQueueOptions<T> {
   /** Items given up (the queue overflowed while writes failed, or it was closed). */
   onDropped: (items: T[], why: string) => void;
   onWriteError: (err: unknown, batch: T[]) => void;
+  /**
+   * Writes start at least this far apart. Each write costs a fixed amount however many items
+   * it carries, so under a steady load this bounds the writes per second and makes each carry
+   * more; an item pushed longer than this after the last write started still leaves at once.
+   */
+  minIntervalMs?: number;
   /** How the first write of an idle queue is started; setImmediate lets the current tick's response go first. */
   schedule?: (run: () => void) => void;
   sleep?: (ms: number) => Promise<void>;
+  now?: () => number;
 }
 
 /**
- * Writes items in batches with no timer: items pushed while a write is in flight gather and
- * leave together in the next one, and an item pushed to an idle queue leaves at once (on the
- * next turn of the event loop). So a lone item waits for nothing, and under load a batch is
- * whatever arrived during one write. Pushing costs an array push; a failed write is retried,
- * in order, until it succeeds or the queue overflows.
+ * Writes items in batches: items pushed while a write is in flight gather and leave together
+ * in the next one, and an item pushed to an idle queue leaves at once (on the next turn of the
+ * event loop) unless the last write started less than `minIntervalMs` ago. So a lone item
+ * waits for nothing, and under load a batch is whatever arrived during one write or one
+ * interval, whichever is longer. Pushing costs an array push; a failed write is retried, in
+ * order, until it succeeds or the queue overflows.
  */
 export class CoalescingQueue<T> {
   private queue: T[] = [];
   private running: Promise<void> | null = null;
   private scheduled = false;
   private closed = false;
+  private lastStart = -Infinity;
   private readonly schedule: (run: () => void) => void;
   private readonly sleep: (ms: number) => Promise<void>;
 
@@ -34,7 +43,10 @@ export class CoalescingQueue<T> {
   ) {
     this.schedule = options.schedule ?? ((run) => void setImmediate(run));
     this.sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms).unref()));
+    this.now = options.now ?? (() => performance.now());
   }
+
+  private readonly now: () => number;
 
   get size(): number {
     return this.queue.length;
@@ -65,6 +77,10 @@ export class CoalescingQueue<T> {
 
   private async run(): Promise<void> {
     while (this.queue.length > 0) {
+      // Closing writes at once: the process is on its way out.
+      const wait = this.closed ? 0 : this.lastStart + (this.options.minIntervalMs ?? 0) - this.now();
+      if (wait > 0) await this.sleep(wait);
+      this.lastStart = this.now();
       const batch = this.queue.splice(0, this.options.maxBatch);
       try {
         await this.write(batch);

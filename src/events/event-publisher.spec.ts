@@ -1,4 +1,5 @@
 import { Logger } from '@nestjs/common';
+import { loadConfig, ResolvedConfig } from '../config/app-config';
 import { MetricsService } from '../observability/metrics.service';
 import { eventually } from '../../test/support/eventually';
 import { NewEvent } from './event.types';
@@ -6,6 +7,7 @@ import { EventPublisher } from './event-publisher';
 import { EventsRepository } from './events.repository';
 
 describe('EventPublisher', () => {
+  const config = loadConfig({}) as ResolvedConfig;
   beforeEach(() => {
     jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
     jest.spyOn(Logger.prototype, 'error').mockImplementation(() => undefined);
@@ -15,7 +17,7 @@ describe('EventPublisher', () => {
   it('appends after publish returns, coalescing, with the recipients as given', async () => {
     const appended: NewEvent[][] = [];
     const repo = { append: async (rows: NewEvent[]) => void appended.push(rows) } as unknown as EventsRepository;
-    const sut = new EventPublisher(repo, new MetricsService());
+    const sut = new EventPublisher(config, repo, new MetricsService());
     sut.publish('message.created', 'd1', new Set(['alice', 'bob']), { id: 'm1' });
     sut.publish('message.created', 'd1', new Set(['alice', 'bob']), { id: 'm2' });
     expect(appended).toEqual([]);
@@ -35,7 +37,7 @@ describe('EventPublisher', () => {
         appended.push(rows);
       },
     } as unknown as EventsRepository;
-    const sut = new EventPublisher(repo, new MetricsService());
+    const sut = new EventPublisher(config, repo, new MetricsService());
     sut.publish('message.created', 'd1', ['alice', 'bob'], { id: 'lost' });
     await eventually(() => expect(attempts).toBe(1));
     // While it waits to retry, the queue overflows (it holds 20,000) and gives up the oldest.

@@ -1,4 +1,5 @@
-import { Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
+import { APP_CONFIG, ResolvedConfig } from '../config/app-config';
 import { MetricsService } from '../observability/metrics.service';
 import { CoalescingQueue } from './coalescing-queue';
 import { DialogEventType, NewEvent, RESYNC } from './event.types';
@@ -27,11 +28,13 @@ export class EventPublisher implements OnApplicationShutdown {
   private lost = new Set<string>();
 
   constructor(
+    @Inject(APP_CONFIG) config: ResolvedConfig,
     private readonly events: EventsRepository,
     private readonly metrics: MetricsService,
   ) {
     this.queue = new CoalescingQueue((batch) => this.write(batch), {
       maxBatch: MAX_BATCH,
+      minIntervalMs: config.events.appendIntervalMs,
       maxQueued: MAX_QUEUED,
       retryDelayMs: RETRY_DELAY_MS,
       onWriteError: (err, batch) => {
