@@ -14,10 +14,16 @@ export interface Key {
   id: string;
 }
 
-/** Rows of a segment after one key and up to another; parameters $1 to $6, from keyRange. */
+/**
+ * Rows of a segment after one key and up to another; parameters $1 to $6, from keyRange.
+ * The plain bounds on ring_hash repeat what the row comparisons imply, for the planner: it
+ * estimates a row comparison's selectivity poorly, and with only the segment's bounds to go
+ * by it planned a chunk of a few thousand rows as a scan of a large part of the table (a
+ * parallel sequential scan, or a skip scan of the primary key for `id >= $8`).
+ */
 const KEY_RANGE = `ring_hash >= $1 AND ring_hash < $2
-  AND ($3::bigint IS NULL OR (ring_hash, id) > ($3::bigint, $4::uuid))
-  AND ($5::bigint IS NULL OR (ring_hash, id) <= ($5::bigint, $6::uuid))`;
+  AND ($3::bigint IS NULL OR (ring_hash >= $3::bigint AND (ring_hash, id) > ($3::bigint, $4::uuid)))
+  AND ($5::bigint IS NULL OR (ring_hash <= $5::bigint AND (ring_hash, id) <= ($5::bigint, $6::uuid)))`;
 
 function keyRange(segment: Segment, after: Key | null, upTo: Key | null): unknown[] {
   return [segment.from, segment.to, after?.hash ?? null, after?.id ?? null, upTo?.hash ?? null, upTo?.id ?? null];
@@ -53,10 +59,10 @@ export interface MarkRow {
   updated_at: Date;
 }
 
-/** Read marks of a segment after one key and up to another; parameters $1 to $8, from markRange. */
+/** Read marks of a segment after one key and up to another; parameters $1 to $8, from markRange. Plain bounds as in KEY_RANGE. */
 const MARK_RANGE = `ring_hash >= $1 AND ring_hash < $2
-  AND ($3::bigint IS NULL OR (ring_hash, dialog_id, user_id) > ($3::bigint, $4::uuid, $5::varchar))
-  AND ($6::bigint IS NULL OR (ring_hash, dialog_id, user_id) <= ($6::bigint, $7::uuid, $8::varchar))`;
+  AND ($3::bigint IS NULL OR (ring_hash >= $3::bigint AND (ring_hash, dialog_id, user_id) > ($3::bigint, $4::uuid, $5::varchar)))
+  AND ($6::bigint IS NULL OR (ring_hash <= $6::bigint AND (ring_hash, dialog_id, user_id) <= ($6::bigint, $7::uuid, $8::varchar)))`;
 
 function markRange(segment: Segment, after: MarkKey | null, upTo: MarkKey | null): unknown[] {
   return [segment.from, segment.to, after?.hash ?? null, after?.dialogId ?? null, after?.userId ?? null, upTo?.hash ?? null, upTo?.dialogId ?? null, upTo?.userId ?? null];
@@ -290,7 +296,7 @@ export interface CopiedBatch<K = Key> {
 function rangeSql(segment: Segment, after: Key | null, client: PoolClient): string {
   const int = (v: number | string) => BigInt(v).toString();
   const range = `ring_hash >= ${int(segment.from)} AND ring_hash < ${int(segment.to)}`;
-  return after ? `${range} AND (ring_hash, id) > (${int(after.hash)}, ${client.escapeLiteral(after.id)}::uuid)` : range;
+  return after ? `${range} AND ring_hash >= ${int(after.hash)} AND (ring_hash, id) > (${int(after.hash)}, ${client.escapeLiteral(after.id)}::uuid)` : range;
 }
 
 /** Whether one arc this shard takes writes for holds every hash of the staged batch. */
