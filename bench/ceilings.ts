@@ -90,7 +90,7 @@ export function measureApi(ctx: CeilingContext, next: () => HttpRequestSpec, bas
   return measure(ctx, (recorder, seconds) => httpLoad({ baseUrl, connections: ctx.concurrency, seconds, recorder, next }).done);
 }
 
-export const sendSpec = (d: Pick<BenchDialog, 'id' | 'tokens'>): HttpRequestSpec => ({
+export const sendSpec = (d: BenchDialog): HttpRequestSpec => ({
   method: 'POST',
   path: `/dialogs/${d.id}/messages`,
   headers: { authorization: `Bearer ${pick(d.tokens)}`, 'content-type': 'application/json' },

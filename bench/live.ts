@@ -1,12 +1,13 @@
 import * as http from 'node:http';
 import * as path from 'node:path';
 import { createParser } from 'eventsource-parser';
+import { Ring } from '../src/ring';
 import { Api, inParallel } from './api';
 import { CeilingContext, measureApi, pick, sendSpec, Side } from './ceilings';
 import { CpuMeter } from './cpu';
 import { pacedLoad } from './load';
 import { sleep } from './pg-fleet';
-import { BenchDialog } from './seed';
+import { BenchDialog, createDialogs, memberTokens } from './seed';
 import { ServiceEnv, ServiceProcess } from './service';
 import { Recorder, Summary } from './stats';
 
@@ -132,6 +133,7 @@ export interface LiveOptions {
   dir: string;
   /** The bench's dialogs: their members' lists are the list measurement's. */
   dialogs: BenchDialog[];
+  ring: Ring;
   /** The steady load of the fan-out runs at this share of the measured send capacity. */
   loadFactor: number;
 }
@@ -146,7 +148,7 @@ export interface LiveOptions {
  */
 export async function measureLiveDelivery(opts: LiveOptions): Promise<LiveDelivery> {
   const { ctx, api } = opts;
-  const users = [...new Map(opts.dialogs.flatMap((d) => d.members.map((m, i) => [m, d.tokens[i]] as const))).values()];
+  const users = [...memberTokens(opts.dialogs).values()];
   const listSpec = (query: string) => () => ({ method: 'GET' as const, path: `/dialogs${query}`, headers: { authorization: `Bearer ${pick(users)}` } });
   ctx.log(`live: GET /dialogs without unread counts (summary=false), ${ctx.concurrency} connections for ${ctx.measureS} s`);
   const listWithout = await measureApi(ctx, listSpec('?summary=false'));
@@ -157,23 +159,14 @@ export async function measureLiveDelivery(opts: LiveOptions): Promise<LiveDelive
   const second = await ServiceProcess.start(opts.env, path.join(opts.dir, 'service-streams.log'));
   const streams: LiveStream[] = [];
   try {
-    const live = await inParallel(
-      Array.from({ length: LIVE_STREAMS / 2 }, (_, k) => k),
-      16,
-      async (k) => {
-        const members: [string, string] = [`live-${2 * k}`, `live-${2 * k + 1}`];
-        const tokens: [string, string] = [api.token(members[0]), api.token(members[1])];
-        const dialog = await api.call<{ id: string }>('POST', '/dialogs', tokens[0], { participantIds: [members[1]] });
-        return { id: dialog.id, members, tokens };
-      },
-    );
+    const live = await createDialogs(api, LIVE_STREAMS / 2, opts.ring, { pairs: LIVE_STREAMS / 2, names: ['live-a', 'live-b'] });
     ctx.log(`live: sends into ${live.length} dialogs of two, no streams open, ${ctx.concurrency} connections for ${ctx.measureS} s`);
     const sendWithout = await measureApi(ctx, () => sendSpec(pick(live)));
     ctx.log(`live: ${Math.round(sendWithout.summary.rps)} req/s; opening ${LIVE_STREAMS} streams on a second instance`);
 
     const ledger = new Ledger();
     const opened = await inParallel(
-      live.flatMap((d) => d.members.map((m, i) => [m, d.tokens[i]] as const)),
+      [...memberTokens(live)],
       32,
       ([user, token]) => LiveStream.open(second.baseUrl, user, token, ledger),
     );
@@ -213,7 +206,7 @@ export async function measureLiveDelivery(opts: LiveOptions): Promise<LiveDelive
 const DRAIN_MS = 10_000;
 
 /** A steady open-loop send load; every acknowledged send must reach both members' streams, once each. */
-async function measureFanOut(ctx: CeilingContext, live: Array<Pick<BenchDialog, 'id' | 'tokens'>>, ledger: Ledger, rate: number): Promise<FanOut> {
+async function measureFanOut(ctx: CeilingContext, live: BenchDialog[], ledger: Ledger, rate: number): Promise<FanOut> {
   ctx.log(`live: fan-out, ${Math.round(rate)} sends/s for ${ctx.measureS} s`);
   ledger.tracking = true;
   const recorder = new Recorder();

@@ -225,6 +225,7 @@ async function main(opts: BenchOptions, cleanup: Cleanup): Promise<number> {
     env: setup.env,
     dir: setup.fleet.root,
     dialogs: data.dialogs,
+    ring: data.ring,
     loadFactor: opts.mixLoadFactor,
   });
   setup.service.assertAlive('the live-delivery measurements');

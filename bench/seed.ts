@@ -13,21 +13,32 @@ export interface BenchDialog {
   tokens: [string, string];
 }
 
-const PAIRS = 50;
+/** Who talks in the bench's dialogs: `pairs` pairs of users, named `${names[0]}-k` and `${names[1]}-k`. */
+export interface Pairs {
+  pairs: number;
+  names: [string, string];
+}
 
-/** Dialogs between 50 pairs of users, created through the API like any client would. */
-export async function createDialogs(api: Api, count: number, ring: Ring): Promise<BenchDialog[]> {
+const BENCH_PAIRS: Pairs = { pairs: 50, names: ['alice', 'bob'] };
+
+/** Dialogs between pairs of users (50 unless told), created through the API like any client would. */
+export async function createDialogs(api: Api, count: number, ring: Ring, { pairs, names }: Pairs = BENCH_PAIRS): Promise<BenchDialog[]> {
   return inParallel(
     Array.from({ length: count }, (_, k) => k),
     16,
     async (k) => {
-      const members: [string, string] = [`alice-${k % PAIRS}`, `bob-${k % PAIRS}`];
+      const members: [string, string] = [`${names[0]}-${k % pairs}`, `${names[1]}-${k % pairs}`];
       const tokens: [string, string] = [api.token(members[0]), api.token(members[1])];
       const dialog = await api.call<{ id: string }>('POST', '/dialogs', tokens[0], { participantIds: [members[1]], title: `bench ${k}` });
       const hash = ringHash(dialog.id);
       return { id: dialog.id, hash, shard: ring.ownerOf(hash), members, tokens };
     },
   );
+}
+
+/** Each member of these dialogs with a token of theirs, once. */
+export function memberTokens(dialogs: BenchDialog[]): Map<string, string> {
+  return new Map(dialogs.flatMap((d) => d.members.map((m, i) => [m, d.tokens[i]] as const)));
 }
 
 const COLUMNS = 'dialog_id, id, ring_hash, author_id, text, client_message_id, created_at, edited_at, deleted_at';

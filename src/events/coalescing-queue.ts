@@ -36,6 +36,7 @@ export class CoalescingQueue<T> {
   private lastStart = -Infinity;
   private readonly schedule: (run: () => void) => void;
   private readonly sleep: (ms: number) => Promise<void>;
+  private readonly now: () => number;
 
   constructor(
     private readonly write: (batch: T[]) => Promise<void>,
@@ -45,8 +46,6 @@ export class CoalescingQueue<T> {
     this.sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms).unref()));
     this.now = options.now ?? (() => performance.now());
   }
-
-  private readonly now: () => number;
 
   get size(): number {
     return this.queue.length;
