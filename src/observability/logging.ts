@@ -3,33 +3,63 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Http2ServerRequest } from 'node:http2';
 import pino, { Logger } from 'pino';
+import SonicBoom from 'sonic-boom';
 
 // Stdout is written in chunks of at least this many bytes, and at least once a second.
 const LOG_CHUNK_BYTES = 8 * 1024;
 const LOG_FLUSH_MS = 1000;
+// A reader that stops reading (a full pipe) is retried every 100 ms this many times before
+// a write gives up: 5 s, after which the service goes on without its stdout.
+const LOG_WRITE_RETRIES = 50;
 
 /**
  * JSON lines on stdout, or on `destination` (tests read what the service logs there).
  * Stdout is written asynchronously in chunks: a write per request line cost the event loop
  * a syscall (and a wake-up of the thread doing it) per request, which the profile of a busy
- * instance showed among its largest costs. A line waits at most a second; pino flushes what is left synchronously when
- * the process exits (process.exit, an uncaught error), so only a SIGKILL loses the last
- * second of lines.
+ * instance showed among its largest costs. A line waits at most a second; what is left is
+ * flushed synchronously when the process exits, so only a SIGKILL loses the last second of
+ * lines.
  */
 export function createLogger(level: string, destination?: pino.DestinationStream): Logger {
   const options = { level, base: { pid: process.pid }, redact: ['headers.authorization', 'headers.cookie'] };
-  if (destination) return pino(options, destination);
-  const stdout = pino.destination({ dest: 1, sync: false, minLength: LOG_CHUNK_BYTES });
-  const flusher = setInterval(() => {
-    try {
-      stdout.flush();
-    } catch {
-      // The stream is gone (closed at exit): nothing left to flush.
-      clearInterval(flusher);
-    }
-  }, LOG_FLUSH_MS);
-  flusher.unref();
-  return pino(options, stdout);
+  return pino(options, destination ?? stdoutSink());
+}
+
+/**
+ * Stdout that can go away without taking the service with it. Its reader dies first when
+ * the log is piped (`npm start | tee log`, `| pino-pretty`) and a terminal's Ctrl-C reaches
+ * the whole pipeline, or when the terminal itself closes. The sonic-boom pino brings retries
+ * a failed synchronous write for ever (the exit flush then blocked the process in a sleep
+ * that no signal interrupts); sonic-boom 5 gives up on an error or after its retries, and
+ * from the first error on, lines are dropped here.
+ */
+function stdoutSink(): pino.DestinationStream & { flushSync(): void } {
+  const out = new SonicBoom({
+    fd: 1,
+    sync: false,
+    minLength: LOG_CHUNK_BYTES,
+    periodicFlush: LOG_FLUSH_MS,
+    maxWriteRetries: LOG_WRITE_RETRIES,
+  } as ConstructorParameters<typeof SonicBoom>[0]);
+  let gone = false;
+  out.on('error', () => {
+    gone = true;
+  });
+  const sink = {
+    write(line: string) {
+      if (!gone) out.write(line);
+    },
+    flushSync() {
+      if (gone) return;
+      try {
+        out.flushSync();
+      } catch {
+        gone = true;
+      }
+    },
+  };
+  process.once('exit', () => sink.flushSync());
+  return sink;
 }
 
 /**
