@@ -25,7 +25,8 @@ async function main(): Promise<void> {
     flushLogSync(logger);
     let stopping = false;
     // app.close() drains HTTP, flushes activity and closes the pools (see ShutdownService);
-    // the embedded servers go last, as the pools' connections to them are gone by then.
+    // the embedded servers go last, as the pools' connections to them are gone by then. They
+    // run in process groups of their own, so a signal to this one's group never reaches them.
     const stop = async (signal: NodeJS.Signals) => {
       if (stopping) return log.log(`${signal}: already shutting down`);
       stopping = true;
@@ -40,8 +41,8 @@ async function main(): Promise<void> {
       await fleet?.stop();
       process.exit(code);
     };
-    process.on('SIGINT', (signal) => void stop(signal));
-    process.on('SIGTERM', (signal) => void stop(signal));
+    // SIGHUP too: a terminal that closes sends it, and the service then drains as for a Ctrl-C.
+    for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, (s) => void stop(s));
   } catch (err) {
     await fleet?.stop();
     throw err;
