@@ -1,43 +1,13 @@
 import { execFile } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { eventually } from './support/eventually';
 import { pageScript } from './support/page-script';
+import { descendants } from './support/proc';
 import { isAlive, killPostmaster, runningPostmasters } from './support/postmaster';
-import { freePort, ROOT, ServiceProcess, spawnService } from './support/service-process';
-
-/** Every live process below `pid`, with its command line (Linux /proc). */
-function descendants(pid: number): { pid: number; cmd: string }[] {
-  const parentOf = new Map<number, number>();
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      parentOf.set(Number(entry), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
-    } catch {
-      // gone meanwhile
-    }
-  }
-  const found: { pid: number; cmd: string }[] = [];
-  const walk = (parent: number) => {
-    for (const [child, ppid] of parentOf) {
-      if (ppid !== parent) continue;
-      const cmd = (() => {
-        try {
-          return readFileSync(`/proc/${child}/cmdline`, 'utf8').replace(/\0/g, ' ').trim();
-        } catch {
-          return '';
-        }
-      })();
-      found.push({ pid: child, cmd });
-      walk(child);
-    }
-  };
-  walk(pid);
-  return found;
-}
+import { freePort, MAIN, ROOT, ServiceProcess, spawnService } from './support/service-process';
 
 /**
  * The README's `npm start` as an operator runs it (prestart build included): `kill <pid of
@@ -93,9 +63,12 @@ describe('npm start on the embedded default', () => {
   });
 
   it('refuses a second start on the same data directory with one plain line and exit 1', async () => {
-    // --ignore-scripts skips only the prestart build, which the first start has just done.
-    const second = spawnService({ ...env, PORT: String(await freePort()) }, ['npm', 'start', '--ignore-scripts']);
+    // Refused before its prestart build, which would replace dist/ under the first instance.
+    const built = statSync(MAIN).mtimeMs;
+    const second = spawnService({ ...env, PORT: String(await freePort()) }, ['npm', 'start']);
     expect(await second.exited).toBe(1);
+    expect(statSync(MAIN).mtimeMs).toBe(built);
+    expect(second.stdout()).not.toMatch(/nest build/);
     const output = second.stdout() + second.stderr();
     expect(output).not.toMatch(/\x1b\[/);
     expect(output).not.toMatch(/^\s+at /m);
