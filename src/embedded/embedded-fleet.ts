@@ -62,8 +62,8 @@ export class EmbeddedFleet implements ShardProvisioner {
     for (let i = 0; i < config.embeddedShards; i++) names.add(`shard-${i}`);
     // Shards added later (by resharding) live beside the first ones and come back on restart;
     // retired ones were set aside under another name.
-    for (const entry of await fs.readdir(pgRoot)) {
-      if (entry !== 'dialogdb' && !RETIRED.test(entry)) names.add(entry);
+    for (const entry of await fs.readdir(pgRoot, { withFileTypes: true })) {
+      if (entry.isDirectory() && entry.name !== 'dialogdb' && !RETIRED.test(entry.name)) names.add(entry.name);
     }
 
     const start = (name: string, database: string, preferredPort: number) =>
@@ -116,7 +116,9 @@ export class EmbeddedFleet implements ShardProvisioner {
     await server.stop();
     this.shards.delete(name);
     const aside = path.join(this.pgRoot, `retired-${name}-${new Date().toISOString().replace(/[:.]/g, '-')}`);
-    await fs.rename(path.join(this.pgRoot, name), aside);
+    const dataDir = path.join(this.pgRoot, name);
+    await fs.rename(dataDir, aside);
+    await fs.rename(EmbeddedServer.logFileOf(dataDir), EmbeddedServer.logFileOf(aside)).catch(() => undefined);
     this.log(`${name}: server stopped, data kept in ${aside}`);
   }
 

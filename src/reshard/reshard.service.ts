@@ -72,7 +72,7 @@ export class ReshardService {
 
   /**
    * Forgets a spare: a registered database that owns no arc and that no unfinished job
-   * names. A target that is down or was never migrated can always be abandoned this way,
+   * names. Its data is never deleted. A target that is down or was never migrated can always be abandoned this way,
    * once its job is cancelled.
    */
   async removeShard(name: string): Promise<void> {
@@ -83,6 +83,9 @@ export class ReshardService {
     const active = await this.jobs.active();
     if (active && (active.target === name || active.source === name)) throw conflict(`reshard ${active.id} (${active.phase}) uses ${name}; cancel it first`);
     await this.rings.removeSpare(name);
+    // The embedded default started a server for it: stopped and set aside, so that no
+    // restart finds its directory and brings it back.
+    await this.provisioner?.retire(name);
   }
 
   async start(dto: ReshardRequestDto): Promise<ReshardAcceptedDto> {

@@ -112,8 +112,10 @@ export class RingRepository {
    * instance's own setting for it (a local PgBouncer, another network path) stays local to
    * that instance (ShardRegistry.urlOf) instead of redirecting every instance.
    */
-  async registerShard(name: string, url: string, status: ShardRow['status']): Promise<void> {
-    await this.db.query(`INSERT INTO shards (name, url, status) VALUES ($1, $2, $3) ON CONFLICT (name) DO NOTHING`, [name, url, status]);
+  /** True when the shard was new. */
+  async registerShard(name: string, url: string, status: ShardRow['status']): Promise<boolean> {
+    const rows = await this.db.query(`INSERT INTO shards (name, url, status) VALUES ($1, $2, $3) ON CONFLICT (name) DO NOTHING RETURNING name`, [name, url, status]);
+    return rows.length > 0;
   }
 
   /** Only a spare goes: the status check makes a shard that just joined a job stay. */

@@ -23,11 +23,18 @@ export class TopologyService implements OnModuleInit {
 
   async onModuleInit(): Promise<void> {
     // New rows only: a shard a reshard retired stays retired, and a known shard keeps its URL.
-    for (const shard of this.config.shards) await this.repo.registerShard(shard.name, shard.url, 'active');
-    for (const spare of this.config.spareShards) await this.repo.registerShard(spare.name, spare.url, 'pending');
-    if (!(await this.repo.latest())) {
-      await this.repo.createInitial(freshRing(this.config.shards.map((s) => s.name)).toJSON());
+    // A configured shard is active only when it holds an arc: one that the ring in force
+    // leaves out (an embedded server found on disk, a URL added to SHARD_URLS) is a spare.
+    const latest = await this.repo.latest();
+    const onRing = new Set(latest ? latest.points.map((p) => p.shard) : this.config.shards.map((s) => s.name));
+    for (const shard of this.config.shards) {
+      const status = onRing.has(shard.name) ? 'active' : 'pending';
+      if (await this.repo.registerShard(shard.name, shard.url, status)) {
+        this.logger.log(`${shard.name}: registered as ${status === 'active' ? 'active' : 'a spare (it holds no arc of the ring in force)'}`);
+      }
     }
+    for (const spare of this.config.spareShards) await this.repo.registerShard(spare.name, spare.url, 'pending');
+    if (!latest) await this.repo.createInitial(freshRing(this.config.shards.map((s) => s.name)).toJSON());
     await this.ring.start();
     await this.initOwnership();
   }
