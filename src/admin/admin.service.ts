@@ -6,7 +6,7 @@ import { RingService } from '../routing/ring.service';
 import { ShardRegistry } from '../shards/shard-registry';
 import { RingDto, RouteDto, ShardDto } from './admin.dto';
 import { rankShardLoad } from './hot-shards';
-import { RATE_WINDOW_MS, ShardStatsService } from './shard-stats.service';
+import { ShardStatsService } from './shard-stats.service';
 
 @Injectable()
 export class AdminService {
@@ -34,10 +34,11 @@ export class AdminService {
    */
   async shards(): Promise<ShardDto[]> {
     const { ring, transition } = this.ringService.current();
-    const [rows, reshardInWindow] = await Promise.all([
+    const [rows, writeRates, reshardRunning] = await Promise.all([
       this.rings.shards(),
-      // A job's updated_at moves with every copied batch, so this covers the copier's inserts.
-      transition ? true : this.jobs.busyWithin(RATE_WINDOW_MS),
+      this.rings.liveWriteRates(),
+      // Cleanup runs after the ring's transition has ended.
+      transition ? true : this.jobs.busyWithin(0),
     ]);
     const names = [...ring.shards(), ...rows.map((r) => r.name).filter((n) => !ring.has(n) && this.registry.has(n))];
     const shards = await Promise.all(
@@ -49,7 +50,9 @@ export class AdminService {
         status: rows.find((r) => r.name === name)?.status ?? 'active',
       })),
     );
-    const ranking = rankShardLoad(shards, { reshardInWindow });
-    return shards.map((shard, i) => ({ ...shard, ...ranking[i] }));
+    // A shard that does not answer takes no writes, but its load is unknown rather than nil.
+    const loads = shards.map((shard) => ({ ...shard, writeRate: shard.healthy ? (writeRates.get(shard.name) ?? 0) : null }));
+    const ranking = rankShardLoad(loads, { reshardRunning });
+    return loads.map((shard, i) => ({ ...shard, ...ranking[i] }));
   }
 }
