@@ -42,17 +42,22 @@ export class AdminService {
     ]);
     const names = [...ring.shards(), ...rows.map((r) => r.name).filter((n) => !ring.has(n) && this.registry.has(n))];
     const shards = await Promise.all(
-      names.map(async (name) => ({
-        name,
-        point: ring.has(name) ? ring.pointOf(name) : null,
-        arcShare: ring.has(name) ? arcShare(ring.arcOf(name)) : 0,
-        ...(await this.stats.stats(name)),
-        status: rows.find((r) => r.name === name)?.status ?? 'active',
-      })),
+      names.map(async (name) => {
+        const { rows: count, bytes, healthy } = await this.stats.stats(name);
+        return {
+          name,
+          point: ring.has(name) ? ring.pointOf(name) : null,
+          arcShare: ring.has(name) ? arcShare(ring.arcOf(name)) : 0,
+          rows: count,
+          bytes,
+          // A shard that does not answer takes no writes, but its load is unknown rather than nil.
+          writeRate: healthy ? (writeRates.get(name) ?? 0) : null,
+          healthy,
+          status: rows.find((r) => r.name === name)?.status ?? 'active',
+        };
+      }),
     );
-    // A shard that does not answer takes no writes, but its load is unknown rather than nil.
-    const loads = shards.map((shard) => ({ ...shard, writeRate: shard.healthy ? (writeRates.get(shard.name) ?? 0) : null }));
-    const ranking = rankShardLoad(loads, { reshardRunning });
-    return loads.map((shard, i) => ({ ...shard, ...ranking[i] }));
+    const ranking = rankShardLoad(shards, { reshardRunning });
+    return shards.map((shard, i) => ({ ...shard, ...ranking[i] }));
   }
 }
