@@ -20,7 +20,7 @@ import { LatencyTracker } from './reshard/latency-tracker';
 import { ShardProvisioner } from './reshard/provisioner';
 
 // Probes and scrapes every few seconds would drown the log.
-const QUIET_ROUTES = new Set(['/health/live', '/health/ready', '/metrics']);
+const QUIET_ROUTES = new Set(['/health', '/health/live', '/health/ready', '/metrics']);
 
 /** Requests larger than this are refused with 413 before any parsing work. */
 export const BODY_LIMIT = 64 * 1024;

@@ -3,6 +3,7 @@ import { TypeOrmModule } from '@nestjs/typeorm';
 import { APP_CONFIG, ResolvedConfig } from './config/app-config';
 import { DialogDb } from './database/dialog-db';
 import { StreamStats } from './events/stream-stats';
+import { LiveWrites } from './shards/live-writes';
 import { ShutdownService } from './lifecycle/shutdown.service';
 import { MetricsService } from './observability/metrics.service';
 import { LatencyTracker } from './reshard/latency-tracker';
@@ -53,8 +54,10 @@ export class CoreModule {
         TopologyService,
         ShutdownService,
         StreamStats,
+        // A factory, not the class: its constructor's optional clock is for unit tests.
+        { provide: LiveWrites, useFactory: () => new LiveWrites() },
       ],
-      exports: [APP_CONFIG, SHARD_PROVISIONER, LatencyTracker, MetricsService, DialogDb, ShardRegistry, ShardOpsRepository, RingRepository, RingService, ShutdownService, StreamStats],
+      exports: [APP_CONFIG, SHARD_PROVISIONER, LatencyTracker, MetricsService, DialogDb, ShardRegistry, ShardOpsRepository, RingRepository, RingService, ShutdownService, StreamStats, LiveWrites],
     };
   }
 }

@@ -19,7 +19,7 @@ async function main(): Promise<void> {
     if (fleet) {
       log.log(`embedded Postgres data is kept in ${config.dataDir}`);
       log.log(`get a token: npm run -s cli -- token <userId>   (admin: add --admin)`);
-      log.log(`state page: ${url}/state?token=<npm run -s cli -- token ops --viewer>`);
+      log.log(`state page: ${url}/state?token=<npm run -s cli -- token ops --viewer --ttl 1h>`);
     }
     // Stdout is written in chunks (see createLogger); whoever started the service waits for these lines now.
     flushLogSync(logger);

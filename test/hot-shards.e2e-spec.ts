@@ -3,7 +3,7 @@ import { runMigrations } from '../src/database/migrate';
 import { ringHash } from '../src/ring';
 import { eventually } from './support/eventually';
 import { startCluster, TestCluster } from './support/pg-cluster';
-import { admin } from './support/reshard';
+import { admin, FAST_RING, seed, waitForJob } from './support/reshard';
 import { sql, startTestApp, TestApp } from './support/test-app';
 
 interface Shard {
@@ -43,12 +43,6 @@ describe('hot shard ranking', () => {
       [rows.map((r) => r[0]), rows.map((r) => r[1]), rows.map((r) => r[2])],
       true,
     );
-    // Postgres publishes a backend's table counters when it exits: wait for them, so the
-    // service's first sample already includes these inserts and they count as old load.
-    await eventually(async () => {
-      const [stat] = await sql<{ n: string }>(cluster.shardUrls[0], `SELECT n_tup_ins AS n FROM pg_stat_user_tables WHERE relname = 'messages'`);
-      expect(Number(stat.n)).toBe(OLD_ROWS);
-    });
     t = await startTestApp(cluster);
   });
 
@@ -60,7 +54,6 @@ describe('hot shard ranking', () => {
   const shards = async (): Promise<Shard[]> => (await t.http.get('/admin/shards').set(admin(t)).expect(200)).body;
 
   it('ranks the shard taking the writes first and marks it to split', async () => {
-    // The first sample: the rates count from here.
     const before = await shards();
     expect(before.map((s) => [s.name, s.rows, s.splitCandidate])).toEqual([
       ['shard-0', OLD_ROWS, false],
@@ -91,5 +84,64 @@ describe('hot shard ranking', () => {
     expect(ranked[1]).toMatchObject({ rows: SENT, loadRank: 1, splitCandidate: true });
     expect(ranked[1].writeRate).toBeGreaterThan(0);
     expect(ranked[1].rows).toBeLessThan(ranked[0].rows);
+  });
+});
+
+/**
+ * Right after a split the new shard holds the copied half of the arc, written by the copier
+ * in seconds. That is not load: with no live writes since, its write rate is 0 and it does
+ * not rank first, on the admin API and on the state page alike.
+ */
+describe('write rates after a split', () => {
+  let cluster: TestCluster;
+  let t: TestApp;
+
+  beforeAll(async () => {
+    cluster = await startCluster({ shards: 3 });
+    t = await startTestApp(cluster, { ...FAST_RING, RESHARD_BATCH: '50', SHARD_URLS: cluster.shardUrls.slice(0, 2).join(',') });
+    await t.http.post('/admin/shards').set(admin(t)).send({ name: 'shard-2', url: cluster.shardUrls[2] }).expect(201);
+  });
+
+  afterAll(async () => {
+    await t?.close();
+    await cluster?.destroy();
+  });
+
+  const shards = async (): Promise<Shard[]> => (await t.http.get('/admin/shards').set(admin(t)).expect(200)).body;
+
+  it('counts live writes only: the copier\'s rows give the new shard no write rate', async () => {
+    // Live writes on both shards of the ring, then none.
+    await seed(t, 24, 10);
+    await eventually(async () => {
+      const now = await shards();
+      expect(now.find((s) => s.name === 'shard-0')!.writeRate).toBeGreaterThan(0);
+      expect(now.find((s) => s.name === 'shard-1')!.writeRate).toBeGreaterThan(0);
+    });
+    const started = await t.http.post('/admin/reshard').set(admin(t)).send({ split: 'shard-0' }).expect(202);
+    const job = await waitForJob(t, started.body.id, (j) => j.phase === 'done');
+    expect(job.copied).toBeGreaterThan(0);
+
+    // Postgres counts the copier's rows as inserts on the target, once the copier's backends
+    // report their counters (within seconds): the rate must not follow them.
+    await eventually(
+      async () => {
+        const [stat] = await sql<{ n: string }>(cluster.shardUrls[2], `SELECT n_tup_ins AS n FROM pg_stat_user_tables WHERE relname = 'messages'`);
+        expect(Number(stat.n)).toBeGreaterThanOrEqual(job.copied);
+      },
+      { timeoutMs: 30_000 },
+    );
+    const after = await eventually(async () => {
+      const now = await shards();
+      expect(now.every((s) => s.writeRate !== null)).toBe(true);
+      return now;
+    });
+    const target = after.find((s) => s.name === 'shard-2')!;
+    expect(target.rows).toBe(job.copied);
+    expect(target.writeRate).toBe(0);
+    expect(target).toMatchObject({ loadRank: 3, splitCandidate: false });
+
+    const state = (await t.http.get('/state/data').set(admin(t)).expect(200)).body as { shards: Shard[] };
+    const onPage = state.shards.find((s) => s.name === 'shard-2')!;
+    expect(onPage).toMatchObject({ writeRate: 0, loadRank: 3 });
   });
 });

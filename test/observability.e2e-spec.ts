@@ -107,6 +107,15 @@ describe('metrics, health and request ids', () => {
     expect(JSON.parse(lines[6]).url).toBe(`/dialogs/${dialog.body.id}/messages?limit=5&TOKEN=…&%74oken=…`);
   });
 
+  it('logs no line for health probes and scrapes, and one for every other request', async () => {
+    const probes = ['/health', '/health/live', '/health/ready', '/metrics'];
+    for (const url of probes) await t.http.get(url).set('X-Request-Id', `quiet-${url.replace(/\//g, '-')}`).expect(200);
+    await t.http.get('/dialogs').set(t.auth('alice')).set('X-Request-Id', 'loud-dialogs').expect(200);
+    // Lines are written in the order responses finish, so once the last one is in, any probe's would be too.
+    await eventually(() => expect(logged.some((line) => line.includes('"reqId":"loud-dialogs"'))).toBe(true));
+    expect(logged.filter((line) => line.includes('"reqId":"quiet-'))).toEqual([]);
+  });
+
   it('echoes a sane X-Request-Id and makes one otherwise', async () => {
     const given = await t.http.get('/health/live').set('X-Request-Id', 'trace-42').expect(200);
     expect(given.headers['x-request-id']).toBe('trace-42');

@@ -25,7 +25,7 @@ export class ShardDto {
   @ApiProperty({ description: 'fraction of the ring this shard owns, 0..1' }) arcShare: number;
   @ApiProperty({ nullable: true, type: Number }) rows: number | null;
   @ApiProperty({ nullable: true, type: Number }) bytes: number | null;
-  @ApiProperty({ nullable: true, type: Number, description: 'inserts per second over the last minute' })
+  @ApiProperty({ nullable: true, type: Number, description: 'messages sent per second over the last minute, by every live instance (a reshard\'s copying does not count)' })
   writeRate: number | null;
   @ApiProperty() healthy: boolean;
   @ApiProperty({ enum: ['active', 'pending'], description: 'pending: registered, on no arc yet (a spare or a reshard target)' })
@@ -39,7 +39,7 @@ export class ShardDto {
   @ApiProperty({
     description:
       'true for at most one shard: the one to split (POST /admin/reshard {"split": name}). Its writeRate is at least ' +
-      `${HOT_FLOOR_PER_SEC} insert/s and more than ${HOT_FACTOR} times the mean of the other ring shards; never during a reshard or the minute after it`,
+      `${HOT_FLOOR_PER_SEC} insert/s and more than ${HOT_FACTOR} times the mean of the other ring shards; never during a reshard`,
   })
   splitCandidate: boolean;
 }

@@ -6,7 +6,7 @@ import { RingService } from '../routing/ring.service';
 import { ShardRegistry } from '../shards/shard-registry';
 import { RingDto, RouteDto, ShardDto } from './admin.dto';
 import { rankShardLoad } from './hot-shards';
-import { RATE_WINDOW_MS, ShardStatsService } from './shard-stats.service';
+import { ShardStatsService } from './shard-stats.service';
 
 @Injectable()
 export class AdminService {
@@ -34,22 +34,30 @@ export class AdminService {
    */
   async shards(): Promise<ShardDto[]> {
     const { ring, transition } = this.ringService.current();
-    const [rows, reshardInWindow] = await Promise.all([
+    const [rows, writeRates, reshardRunning] = await Promise.all([
       this.rings.shards(),
-      // A job's updated_at moves with every copied batch, so this covers the copier's inserts.
-      transition ? true : this.jobs.busyWithin(RATE_WINDOW_MS),
+      this.rings.liveWriteRates(),
+      // Cleanup runs after the ring's transition has ended.
+      transition ? true : this.jobs.busyWithin(0),
     ]);
     const names = [...ring.shards(), ...rows.map((r) => r.name).filter((n) => !ring.has(n) && this.registry.has(n))];
     const shards = await Promise.all(
-      names.map(async (name) => ({
-        name,
-        point: ring.has(name) ? ring.pointOf(name) : null,
-        arcShare: ring.has(name) ? arcShare(ring.arcOf(name)) : 0,
-        ...(await this.stats.stats(name)),
-        status: rows.find((r) => r.name === name)?.status ?? 'active',
-      })),
+      names.map(async (name) => {
+        const { rows: count, bytes, healthy } = await this.stats.stats(name);
+        return {
+          name,
+          point: ring.has(name) ? ring.pointOf(name) : null,
+          arcShare: ring.has(name) ? arcShare(ring.arcOf(name)) : 0,
+          rows: count,
+          bytes,
+          // A shard that does not answer takes no writes, but its load is unknown rather than nil.
+          writeRate: healthy ? (writeRates.get(name) ?? 0) : null,
+          healthy,
+          status: rows.find((r) => r.name === name)?.status ?? 'active',
+        };
+      }),
     );
-    const ranking = rankShardLoad(shards, { reshardInWindow });
+    const ranking = rankShardLoad(shards, { reshardRunning });
     return shards.map((shard, i) => ({ ...shard, ...ranking[i] }));
   }
 }

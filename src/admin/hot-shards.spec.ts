@@ -59,8 +59,8 @@ describe('rankShardLoad', () => {
     expect(rankShardLoad([shard('only', 0, 3)])).toEqual([{ loadRank: 1, splitCandidate: true }]);
   });
 
-  it('marks nothing while a reshard runs or just ended (the copier\'s inserts), but still ranks', () => {
-    const sut = rankShardLoad([shard('a', 0, 100), shard('b', 10, 0)], { reshardInWindow: true });
+  it('marks nothing while a reshard runs, but still ranks', () => {
+    const sut = rankShardLoad([shard('a', 0, 100), shard('b', 10, 0)], { reshardRunning: true });
     expect(sut).toEqual([
       { loadRank: 1, splitCandidate: false },
       { loadRank: 2, splitCandidate: false },
@@ -74,9 +74,9 @@ describe('rankShardLoad', () => {
       onRing: fc.boolean(),
     });
     fc.assert(
-      fc.property(fc.array(load, { maxLength: 8 }), fc.boolean(), (loads, reshardInWindow) => {
+      fc.property(fc.array(load, { maxLength: 8 }), fc.boolean(), (loads, reshardRunning) => {
         const input = loads.map((l, k) => shard(`s${k}`, l.onRing ? k * 100 : null, l.writeRate, l.rows));
-        const sut = rankShardLoad(input, { reshardInWindow });
+        const sut = rankShardLoad(input, { reshardRunning });
         const marked = sut.filter((r) => r.splitCandidate);
         expect(marked.length).toBeLessThanOrEqual(1);
         if (marked.length) expect(marked[0].loadRank).toBe(1);

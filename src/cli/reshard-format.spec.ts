@@ -97,6 +97,16 @@ describe('barLine and barProgress', () => {
     expect(barLine(job({ phase: 'prepare', copied: 0, total: null, rate: null, etaSeconds: null }), '--')).toBe('prepare   [--] 0/? rows');
   });
 
+  it('gives a job that ended cancelled or failed one line of outcome instead of a partial bar', () => {
+    const cancelled = job({ phase: 'cancelled', copied: 1000, total: 9738, rate: null, etaSeconds: null, cancelRequested: true });
+    expect(barLine(cancelled, '====---')).toBe('cancelled at 1000/9738 rows copied: the old ring is back');
+    const failed = job({ phase: 'failed', copied: 9738, total: 9738, rate: null, etaSeconds: null, error: 'verification found 3 differences' });
+    expect(barLine(failed, '=======')).toBe('failed at 9738/9738 rows copied: verification found 3 differences');
+    // A failed job being cancelled has not ended: the runner is rolling it back.
+    expect(barLine({ ...failed, cancelRequested: true }, '=======')).toBe('failed    [=======] 9738/9738 rows');
+    expect(barLine(job({ phase: 'done', copied: 9738, total: 9738 }), '=======')).toBe('done      [=======] 9738/9738 rows');
+  });
+
   it('fills with the copy and stays full after it', () => {
     expect(barProgress(job())).toBeCloseTo(0.24);
     expect(barProgress(job({ phase: 'prepare', copied: 0, total: null }))).toBe(0);

@@ -92,8 +92,16 @@ export function progressLine(job: ReshardJob): string {
   return `${job.phase}: ${progressFigures(job)}`;
 }
 
-/** The live bar's line; `bar` is drawn by cli-progress, everything else comes from the job. */
+/**
+ * The live bar's line; `bar` is drawn by cli-progress, everything else comes from the job.
+ * A job that ended short of done is one line saying so where the bar was: a bar left half
+ * full would read as a copy still under way.
+ */
 export function barLine(job: ReshardJob, bar: string): string {
+  if (hasEnded(job) && job.phase !== 'done') {
+    const at = `${job.copied}/${job.total ?? '?'} rows copied`;
+    return job.phase === 'cancelled' ? `cancelled at ${at}: the old ring is back` : `failed at ${at}: ${job.error ?? 'no reason recorded'}`;
+  }
   return `${job.phase.padEnd(9)} [${bar}] ${figures(job).join(' | ')}`;
 }
 

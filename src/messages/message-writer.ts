@@ -2,6 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { DatabaseError } from 'pg';
 import { APP_CONFIG, ResolvedConfig } from '../config/app-config';
 import { MetricsService } from '../observability/metrics.service';
+import { LiveWrites } from '../shards/live-writes';
 import { OwnershipError } from '../shards/ownership.error';
 import { GroupCommit, Outcome, settle } from './group-commit';
 import { MessageRow, MessagesRepository, NewMessage } from './messages.repository';
@@ -21,6 +22,7 @@ export class MessageWriter {
     private readonly messages: MessagesRepository,
     @Inject(APP_CONFIG) config: ResolvedConfig,
     metrics: MetricsService,
+    private readonly live: LiveWrites,
   ) {
     this.alone = config.sendBatchMax === 1;
     this.commits = new GroupCommit((shard, batch) => this.flush(shard, batch), config.sendBatchMax, config.sendBatchesPerShard, (shard, size) =>
@@ -29,8 +31,11 @@ export class MessageWriter {
   }
 
   /** As MessagesRepository.insert: the new row, or null when the clientMessageId was used. */
-  insert(shard: string, message: NewMessage): Promise<MessageRow | null> {
-    return this.alone ? this.messages.insert(shard, message) : this.commits.submit(shard, message);
+  async insert(shard: string, message: NewMessage): Promise<MessageRow | null> {
+    const row = await (this.alone ? this.messages.insert(shard, message) : this.commits.submit(shard, message));
+    // A retry of a clientMessageId wrote nothing.
+    if (row) this.live.record(shard);
+    return row;
   }
 
   private async flush(shard: string, batch: NewMessage[]): Promise<Array<Outcome<MessageRow | null>>> {

@@ -146,12 +146,20 @@ export function requestId(req: IncomingMessage | Http2ServerRequest): string {
   return typeof given === 'string' && /^[\w.-]{1,128}$/.test(given) ? given : randomUUID();
 }
 
+/**
+ * Nest's account of its own wiring: a line per module initialised and per route mapped,
+ * some fifty at every start, above the few an operator reads (the instance id, the ring it
+ * serves, where it listens). They are debug lines.
+ */
+const NEST_WIRING = new Set(['InstanceLoader', 'RoutesResolver', 'RouterExplorer']);
+
 /** Nest's own messages (start-up, reshard phases, warnings) as the same JSON lines, with their context. */
 export class PinoNestLogger implements LoggerService {
   constructor(private readonly logger: Logger) {}
 
   log(message: unknown, context?: string): void {
-    this.logger.info({ context }, String(message));
+    if (context !== undefined && NEST_WIRING.has(context)) this.logger.debug({ context }, String(message));
+    else this.logger.info({ context }, String(message));
   }
 
   error(message: unknown, trace?: string, context?: string): void {

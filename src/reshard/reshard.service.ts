@@ -15,6 +15,18 @@ import { ReshardRunner } from './reshard.runner';
 
 const conflict = (message: string) => new DomainException(DomainErrorCode.ReshardConflict, message);
 
+/**
+ * Phase times are written by Postgres inside jsonb (`to_jsonb(now())`), which spells them
+ * `2026-12-07T16:42:20.903252+00:00`; every other instant of the API is
+ * `Date.prototype.toISOString()`'s `2026-12-07T16:42:20.903Z`, and so are these.
+ */
+function phaseTimesDto(times: JobRow['phase_times']): ReshardJobDto['phaseTimes'] {
+  const iso = (text: string) => new Date(text).toISOString();
+  return Object.fromEntries(
+    Object.entries(times).map(([phase, { startedAt, endedAt }]) => [phase, endedAt === undefined ? { startedAt: iso(startedAt) } : { startedAt: iso(startedAt), endedAt: iso(endedAt) }]),
+  );
+}
+
 export function toJobDto(job: JobRow): ReshardJobDto {
   const copied = Number(job.copied);
   const total = job.total === null ? null : Number(job.total);
@@ -35,7 +47,7 @@ export function toJobDto(job: JobRow): ReshardJobDto {
     cancelRequested: job.cancel_requested,
     error: job.error,
     versions: job.versions as Record<string, number>,
-    phaseTimes: job.phase_times,
+    phaseTimes: phaseTimesDto(job.phase_times),
     moved: job.moved,
     createdAt: job.created_at.toISOString(),
     updatedAt: job.updated_at.toISOString(),

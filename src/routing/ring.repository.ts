@@ -134,14 +134,31 @@ export class RingRepository {
     leaseMs: number,
     live: InstanceStrain = { p99: null, strained: false },
     streams: InstanceStreams = { open: 0, sent: 0 },
+    writeRates: Record<string, number> = {},
   ): Promise<void> {
     await this.db.query(
-      `INSERT INTO instances (id, ring_version, lease_ms, live_p99_ms, strained, live_streams, events_sent) VALUES ($1, $2, $3, $4, $5, $6, $7)
+      `INSERT INTO instances (id, ring_version, lease_ms, live_p99_ms, strained, live_streams, events_sent, write_rates)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
        ON CONFLICT (id) DO UPDATE SET ring_version = EXCLUDED.ring_version, lease_ms = EXCLUDED.lease_ms,
          live_p99_ms = EXCLUDED.live_p99_ms, strained = EXCLUDED.strained,
-         live_streams = EXCLUDED.live_streams, events_sent = EXCLUDED.events_sent, heartbeat_at = now()`,
-      [instanceId, version, leaseMs, live.p99, live.strained, streams.open, streams.sent],
+         live_streams = EXCLUDED.live_streams, events_sent = EXCLUDED.events_sent, write_rates = EXCLUDED.write_rates,
+         heartbeat_at = now()`,
+      [instanceId, version, leaseMs, live.p99, live.strained, streams.open, streams.sent, JSON.stringify(writeRates)],
     );
+  }
+
+  /**
+   * Live writes per second by shard: the sum of what the instances alive by their own lease
+   * reported with their latest heartbeat (see LiveWrites).
+   */
+  async liveWriteRates(): Promise<Map<string, number>> {
+    const rows = await this.db.query<{ shard: string; rate: number }>(
+      `SELECT r.key AS shard, sum(r.value::double precision) AS rate
+       FROM instances i, jsonb_each_text(i.write_rates) AS r
+       WHERE i.heartbeat_at > now() - make_interval(secs => 2 * i.lease_ms / 1000.0)
+       GROUP BY r.key`,
+    );
+    return new Map(rows.map((r) => [r.shard, Math.round(Number(r.rate) * 10) / 10]));
   }
 
   /** What live instances other than `self` reported with their latest heartbeat. */

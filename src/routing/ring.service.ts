@@ -8,6 +8,7 @@ import { Ring } from '../ring';
 import { MetricsService } from '../observability/metrics.service';
 import { ShardRegistry } from '../shards/shard-registry';
 import { StreamStats } from '../events/stream-stats';
+import { LiveWrites } from '../shards/live-writes';
 import { LatencyTracker, strained } from '../reshard/latency-tracker';
 import { RING_CHANNEL, RingRepository } from './ring.repository';
 import { Route, RingState, routeDialog } from './router';
@@ -38,6 +39,7 @@ export class RingService implements OnApplicationShutdown {
     metrics: MetricsService,
     private readonly latency: LatencyTracker,
     private readonly streams: StreamStats = new StreamStats(),
+    private readonly writes: LiveWrites = new LiveWrites(),
   ) {
     this.listener = new NotifyListener({
       url: config.dialogDbUrl,
@@ -143,7 +145,7 @@ export class RingService implements OnApplicationShutdown {
     if (!this.state || this.stopped) return;
     const live = this.latency.live();
     const over = this.strainJob !== null && strained(live, this.latency.targetFor(this.strainJob, this.config.reshardLatencyTargetMs).targetMs);
-    await this.repo.heartbeat(this.instanceId, this.state.version, this.config.ringLeaseMs, { p99: live.p99, strained: over }, this.streams);
+    await this.repo.heartbeat(this.instanceId, this.state.version, this.config.ringLeaseMs, { p99: live.p99, strained: over }, this.streams, this.writes.rates());
   }
 
   async onApplicationShutdown(): Promise<void> {
