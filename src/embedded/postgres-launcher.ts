@@ -9,6 +9,8 @@ import { grantTraverse } from './traverse';
 
 const run = promisify(execFile);
 
+/** How long the sessions left get to end by themselves before they are ended. */
+const SMART_STOP_MS = 5_000;
 /** How long a fast shutdown (SIGINT) may take before the postmaster is told to quit at once. */
 const STOP_TIMEOUT_MS = 30_000;
 const POLL_MS = 50;
@@ -188,14 +190,22 @@ export class PostgresProcess {
     return this.child.exitCode === null && this.child.signalCode === null && isAlive(this.pid);
   }
 
-  /** Fast shutdown (SIGINT: sessions are ended, nothing committed is lost); SIGQUIT if it takes too long. */
-  async stop(timeoutMs = STOP_TIMEOUT_MS): Promise<void> {
-    if (!this.running) return;
-    this.child.kill('SIGINT');
-    const timer = new Promise<'late'>((resolve) => setTimeout(() => resolve('late'), timeoutMs).unref());
-    if ((await Promise.race([this.exited, timer])) === 'late' && this.running) {
-      this.child.kill('SIGQUIT');
-      await this.exited;
+  /**
+   * Smart shutdown first (SIGTERM: no new sessions, the open ones finish): the service has
+   * closed its pools by then, but a pool's end does not wait for its sockets, and a fast
+   * shutdown would end a session whose Terminate is still on its way. After `smartMs`, a fast
+   * shutdown (SIGINT: sessions are ended, nothing committed is lost); after `timeoutMs`
+   * more, an immediate one (SIGQUIT).
+   */
+  async stop({ smartMs = SMART_STOP_MS, timeoutMs = STOP_TIMEOUT_MS } = {}): Promise<void> {
+    for (const [signal, ms] of [['SIGTERM', smartMs], ['SIGINT', timeoutMs], ['SIGQUIT', Infinity]] as const) {
+      if (!this.running) return;
+      this.child.kill(signal);
+      if (ms === Infinity) return this.exited;
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)));
+      await Promise.race([this.exited, late]);
+      clearTimeout(timer);
     }
   }
 }

@@ -103,6 +103,8 @@ export class RingService implements OnApplicationShutdown {
   }
 
   private async load(): Promise<RingState> {
+    // A stopping instance serves out what it accepted on the ring it has.
+    if (this.stopped && this.state) return this.state;
     const latest = await this.repo.latest();
     if (!latest) throw new Error('dialogdb has no ring');
     // Every poll, so a database registered through another instance shows up here too; a new

@@ -23,6 +23,7 @@ export class ShardRegistry implements OnApplicationShutdown {
   private readonly logger = new Logger(ShardRegistry.name);
   private readonly shards = new Map<string, ShardHandle>();
   private readonly localUrls: ReadonlyMap<string, string>;
+  private closed = false;
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: ResolvedConfig,
@@ -60,8 +61,13 @@ export class ShardRegistry implements OnApplicationShutdown {
     return shard;
   }
 
-  /** Adds a shard, or replaces its pool when its URL changed. */
+  /**
+   * Adds a shard, or replaces its pool when its URL changed. Once the registry has closed its
+   * pools, it opens none: a ring reload still in flight at shutdown would otherwise leave a
+   * pool whose connections outlive the instance (and meet the embedded servers' stop).
+   */
   add(name: string, url: string): ShardHandle {
+    if (this.closed) throw new Error(`shard ${name}: the shard registry is closed, this instance is stopping`);
     const existing = this.shards.get(name);
     if (existing?.url === url) return existing;
     if (existing) void this.endPool(existing);
@@ -155,6 +161,7 @@ export class ShardRegistry implements OnApplicationShutdown {
   }
 
   async onApplicationShutdown(): Promise<void> {
+    this.closed = true;
     const all = [...this.shards.values()];
     this.shards.clear();
     await Promise.all(all.map((s) => this.endPool(s)));
