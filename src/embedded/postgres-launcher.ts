@@ -131,7 +131,8 @@ export class PostgresProcess {
     readonly port: number,
     readonly dataDir: string,
     private readonly child: ChildProcess,
-    private readonly exited: Promise<void>,
+    /** Settles once the postmaster has exited. */
+    readonly exited: Promise<void>,
   ) {}
 
   get pid(): number {
@@ -143,7 +144,9 @@ export class PostgresProcess {
     await grantTraverse(postgresBinDir(), () => undefined);
     await grantTraverse(path.dirname(options.dataDir), () => undefined);
     const log = await fs.open(options.logFile, 'a');
-    const settings = Object.entries({ listen_addresses: '127.0.0.1', ...options.settings }).flatMap(([k, v]) => ['-c', `${k}=${v}`]);
+    // Only TCP on 127.0.0.1: no unix socket, so no lock file in /tmp for a killed server to leave.
+    const defaults = { listen_addresses: '127.0.0.1', unix_socket_directories: '' };
+    const settings = Object.entries({ ...defaults, ...options.settings }).flatMap(([k, v]) => ['-c', `${k}=${v}`]);
     let child: ChildProcess;
     try {
       child = spawn(path.join(postgresBinDir(), 'postgres'), ['-D', options.dataDir, '-p', String(options.port), ...settings], {
@@ -195,11 +198,12 @@ export class PostgresProcess {
    * closed its pools by then, but a pool's end does not wait for its sockets, and a fast
    * shutdown would end a session whose Terminate is still on its way. After `smartMs`, a fast
    * shutdown (SIGINT: sessions are ended, nothing committed is lost); after `timeoutMs`
-   * more, an immediate one (SIGQUIT).
+   * more, an immediate one (SIGQUIT). A step given 0 ms is skipped.
    */
   async stop({ smartMs = SMART_STOP_MS, timeoutMs = STOP_TIMEOUT_MS } = {}): Promise<void> {
     for (const [signal, ms] of [['SIGTERM', smartMs], ['SIGINT', timeoutMs], ['SIGQUIT', Infinity]] as const) {
       if (!this.running) return;
+      if (ms <= 0) continue;
       this.child.kill(signal);
       if (ms === Infinity) return this.exited;
       let timer: NodeJS.Timeout | undefined;

@@ -70,7 +70,7 @@ describe('Postgres test harness', () => {
     const dataDir = path.join(process.env.PG_TEST_ROOT!, 'port-clash');
     const clash = PgServer.run({ dataDir, templateDir: process.env.PG_TEMPLATE_DIR, port: cluster.dialogdb.port });
     try {
-      await expect(clash).rejects.toThrow(`did not start: postgres failed to start on port ${cluster.dialogdb.port}`);
+      await expect(clash).rejects.toThrow(`did not start: port-clash: port ${cluster.dialogdb.port} is taken`);
     } finally {
       await rm(dataDir, { recursive: true, force: true });
     }
