@@ -2,6 +2,7 @@ import { v7 as uuidv7, v4 as uuidv4 } from 'uuid';
 import { runMigrations } from '../src/database/migrate';
 import { ringHash } from '../src/ring';
 import { eventually } from './support/eventually';
+import { withApiCheck } from './support/openapi';
 import { startCluster, TestCluster } from './support/pg-cluster';
 import { admin } from './support/reshard';
 import { sql, startTestApp, TestApp } from './support/test-app';
@@ -49,7 +50,7 @@ describe('hot shard ranking', () => {
       const [stat] = await sql<{ n: string }>(cluster.shardUrls[0], `SELECT n_tup_ins AS n FROM pg_stat_user_tables WHERE relname = 'messages'`);
       expect(Number(stat.n)).toBe(OLD_ROWS);
     });
-    t = await startTestApp(cluster);
+    t = await withApiCheck(await startTestApp(cluster));
   });
 
   afterAll(async () => {
