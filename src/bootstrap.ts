@@ -1,7 +1,7 @@
 import { Logger, ValidationPipe } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
-import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { SwaggerModule } from '@nestjs/swagger';
 import { AppModule } from './app.module';
 import { AllExceptionsFilter } from './common/all-exceptions.filter';
 import { CleanStringsPipe } from './common/clean-strings.pipe';
@@ -14,6 +14,7 @@ import { ShutdownService } from './lifecycle/shutdown.service';
 import { LogContext } from './observability/log-context';
 import { createLogger, maskUrl, PinoNestLogger, requestId } from './observability/logging';
 import { MetricsService } from './observability/metrics.service';
+import { createApiDocument } from './openapi/api-document';
 import type { RawServerDefault } from 'fastify';
 import type { Logger as Pino } from 'pino';
 import { LatencyTracker } from './reshard/latency-tracker';
@@ -117,16 +118,7 @@ export async function createApp(
     new CleanStringsPipe(),
     new ValidationPipe({ whitelist: true, forbidNonWhitelisted: true, transform: true, stopAtFirstError: false }),
   );
-  const document = SwaggerModule.createDocument(
-    app,
-    new DocumentBuilder()
-      .setTitle('Sharded chat API')
-      .setDescription('Dialogs in dialogdb, messages sharded by dialog id on a CRC-32 ring.')
-      .setVersion('1')
-      .addBearerAuth()
-      .build(),
-  );
-  SwaggerModule.setup('docs', app, document);
+  SwaggerModule.setup('docs', app, createApiDocument(app));
   const latency = app.get(LatencyTracker);
   const shutdown = app.get(ShutdownService);
   app

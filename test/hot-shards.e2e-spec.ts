@@ -2,6 +2,7 @@ import { v7 as uuidv7, v4 as uuidv4 } from 'uuid';
 import { runMigrations } from '../src/database/migrate';
 import { ringHash } from '../src/ring';
 import { eventually } from './support/eventually';
+import { withApiCheck } from './support/openapi';
 import { startCluster, TestCluster } from './support/pg-cluster';
 import { admin, FAST_RING, seed, waitForJob } from './support/reshard';
 import { sql, startTestApp, TestApp } from './support/test-app';
@@ -43,7 +44,7 @@ describe('hot shard ranking', () => {
       [rows.map((r) => r[0]), rows.map((r) => r[1]), rows.map((r) => r[2])],
       true,
     );
-    t = await startTestApp(cluster);
+    t = await withApiCheck(await startTestApp(cluster));
   });
 
   afterAll(async () => {

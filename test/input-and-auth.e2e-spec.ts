@@ -1,5 +1,6 @@
 import { JwtService } from '@nestjs/jwt';
 import fc from 'fast-check';
+import { withApiCheck } from './support/openapi';
 import { startCluster, TestCluster } from './support/pg-cluster';
 import { startTestApp, TestApp } from './support/test-app';
 
@@ -18,7 +19,7 @@ describe('authorization and bad input', () => {
 
   beforeAll(async () => {
     cluster = await startCluster({ shards: 2 });
-    t = await startTestApp(cluster);
+    t = await withApiCheck(await startTestApp(cluster));
     dialogId = (await t.http.post('/dialogs').set(t.auth('alice')).send({ participantIds: ['bob'] }).expect(201)).body.id;
     messageId = (await t.http.post(`/dialogs/${dialogId}/messages`).set(t.auth('alice')).send({ text: 'hi' }).expect(201)).body.id;
   });

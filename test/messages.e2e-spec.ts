@@ -1,6 +1,7 @@
 import { ActivityService } from '../src/dialogs/activity.service';
 import { directKey } from '../src/dialogs/dialogs.service';
 import { ringHash } from '../src/ring';
+import { withApiCheck } from './support/openapi';
 import { startCluster, TestCluster } from './support/pg-cluster';
 import { sql, startTestApp, TestApp } from './support/test-app';
 
@@ -10,7 +11,7 @@ describe('dialogs and messages on real shards', () => {
 
   beforeAll(async () => {
     cluster = await startCluster({ shards: 2 });
-    t = await startTestApp(cluster);
+    t = await withApiCheck(await startTestApp(cluster));
   });
 
   afterAll(async () => {

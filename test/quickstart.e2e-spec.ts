@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import { promisify } from 'node:util';
 import request from 'supertest';
 import { eventually } from './support/eventually';
+import { checkedAgentOf } from './support/openapi';
 import { inSplitArc } from './support/reshard';
 
 const ROOT = path.resolve(__dirname, '..');
@@ -76,7 +77,7 @@ describe('npm start on the embedded default', () => {
     expect(output).toMatch(/serving on http:\/\/127\.0\.0\.1:/);
     expect(output).toMatch(/npm run -s cli -- token/);
     const cli = async (...args: string[]) => (await promisify(execFile)(process.execPath, [CLI, ...args], { env })).stdout.trim();
-    const api = request(`http://127.0.0.1:${env.PORT}`);
+    const api = await checkedAgentOf(request(`http://127.0.0.1:${env.PORT}`));
     const auth = { Authorization: `Bearer ${await cli('token', 'alice')}` };
     const ops = { Authorization: `Bearer ${await cli('token', 'ops', '--admin')}` };
     // The README's way to the state page: a viewer token opens it, and nothing else.

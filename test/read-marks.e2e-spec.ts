@@ -3,6 +3,7 @@ import { Client } from 'pg';
 import { v7 as uuidv7 } from 'uuid';
 import { ringHash } from '../src/ring';
 import { eventually } from './support/eventually';
+import { withApiCheck } from './support/openapi';
 import { startCluster, TestCluster } from './support/pg-cluster';
 import { SseClient } from './support/sse-client';
 import { sql, startTestApp, TestApp } from './support/test-app';
@@ -22,7 +23,7 @@ describe('read marks, unread counts and the last message', () => {
     cluster = await startCluster({ shards: 2 });
     // Statements wait for a lock as long as a test holds it, never giving up as unavailable
     // at the default 5 s: a list that ran one while read marks are locked cannot answer.
-    t = await startTestApp(cluster, { DB_STATEMENT_TIMEOUT_MS: '60000' });
+    t = await withApiCheck(await startTestApp(cluster, { DB_STATEMENT_TIMEOUT_MS: '60000' }));
     await t.app.listen(0, '127.0.0.1');
   });
 

@@ -1,5 +1,6 @@
 import { ringHash } from '../src/ring';
 import { eventually } from './support/eventually';
+import { withApiCheck } from './support/openapi';
 import { startCluster, TestCluster } from './support/pg-cluster';
 import { FAST_RING, servedArcs } from './support/reshard';
 import { sql, startTestApp, TestApp } from './support/test-app';
@@ -13,7 +14,7 @@ describe('split a shard online', () => {
   beforeAll(async () => {
     cluster = await startCluster({ shards: 3 });
     // shard-0 and shard-1 make the ring; the third server is a spare to split into.
-    t = await startTestApp(cluster, { ...FAST_RING, RESHARD_BATCH: '50', SHARD_URLS: cluster.shardUrls.slice(0, 2).join(',') });
+    t = await withApiCheck(await startTestApp(cluster, { ...FAST_RING, RESHARD_BATCH: '50', SHARD_URLS: cluster.shardUrls.slice(0, 2).join(',') }));
   });
 
   afterAll(async () => {

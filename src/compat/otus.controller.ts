@@ -68,7 +68,7 @@ export class OtusController {
 
   @Post('send')
   @HttpCode(200)
-  @SendLimited({ opensDialog: true })
+  @SendLimited({ opensDialog: true, errorBody: false })
   @ApiOperation({ summary: 'send a message to user_id (200, empty body)' })
   @userIdParam
   @ApiMessageTextBody()

@@ -3,19 +3,18 @@ import {
   ApiBearerAuth,
   ApiCreatedResponse,
   ApiExtraModels,
-  ApiForbiddenResponse,
   ApiHeader,
   ApiOkResponse,
   ApiOperation,
   ApiProduces,
   ApiQuery,
   ApiTags,
-  ApiUnauthorizedResponse,
   getSchemaPath,
 } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import type { OutgoingHttpHeaders } from 'node:http';
 import { AuthUser, CurrentUser, Public } from '../auth/auth.decorators';
+import { ApiErrors, ApiUserAuth } from '../common/api-responses';
 import { DomainErrorCode, DomainException } from '../common/domain.exception';
 import { SchemaPipe } from '../common/schema.pipe';
 import { EVENT_PAYLOADS, StreamTokenDto } from './events.dto';
@@ -65,8 +64,12 @@ export class EventsController {
       'text/event-stream': { schema: { oneOf: [...new Set(Object.values(EVENT_PAYLOADS))].map((dto) => ({ $ref: getSchemaPath(dto) })) } },
     },
   })
-  @ApiUnauthorizedResponse({ description: 'no token, or a bad or expired one' })
-  @ApiForbiddenResponse({ description: 'a viewer token' })
+  @ApiErrors({
+    400: 'INVALID_INPUT: a bad Last-Event-ID, or a query parameter not described here',
+    401: 'no token, or a bad or expired one',
+    403: 'a viewer token',
+    503: true,
+  })
   async streamEvents(
     @Res() reply: FastifyReply,
     @Query(eventsQueryPipe()) query: EventsQuery,
@@ -84,9 +87,9 @@ export class EventsController {
   }
 
   @Post('token')
-  @ApiBearerAuth()
+  @ApiUserAuth()
   @ApiOperation({ summary: 'a short-lived token that opens GET /events?token= (and nothing else), for EventSource' })
-  @ApiCreatedResponse({ type: StreamTokenDto })
+  @ApiCreatedResponse({ type: StreamTokenDto, description: 'a stream token' })
   createStreamToken(@CurrentUser() user: AuthUser): StreamTokenDto {
     return this.events.streamToken(user);
   }

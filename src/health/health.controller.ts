@@ -1,8 +1,9 @@
 import { Controller, Get, HttpStatus, Res } from '@nestjs/common';
-import { ApiTags } from '@nestjs/swagger';
+import { ApiOkResponse, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { Public } from '../auth/auth.decorators';
 import { DialogDb } from '../database/dialog-db';
+import { HealthDto, LivenessDto, ReadinessDto } from './health.dto';
 import { ShutdownService } from '../lifecycle/shutdown.service';
 import { RingService } from '../routing/ring.service';
 import { ShardRegistry } from '../shards/shard-registry';
@@ -45,11 +46,14 @@ export class HealthController {
   ) {}
 
   @Get('live')
+  @ApiOkResponse({ type: LivenessDto, description: 'the process runs' })
   getLiveness(): { status: 'ok' } {
     return { status: 'ok' };
   }
 
   @Get('ready')
+  @ApiOkResponse({ type: ReadinessDto, description: 'ready: a current ring and dialogdb' })
+  @ApiServiceUnavailableResponse({ type: ReadinessDto, description: 'not ready, and why' })
   async getReadiness(
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<{ status: 'ready' | 'not ready'; ringVersion: number | null; ringRefreshAgeMs: number; dialogdb: Status; reason?: string }> {
@@ -72,6 +76,8 @@ export class HealthController {
   }
 
   @Get()
+  @ApiOkResponse({ type: HealthDto, description: 'every database answers' })
+  @ApiServiceUnavailableResponse({ type: HealthDto, description: 'degraded (naming the databases down), or shutting down' })
   async getHealth(
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<{ status: 'ok' | 'degraded' | 'not ready'; reason?: string; databases?: Record<string, Status> }> {

@@ -54,7 +54,7 @@ export class MessageDto {
   @ApiProperty() authorId: string;
   @ApiProperty() text: string;
   @ApiProperty() createdAt: string;
-  @ApiPropertyOptional({ nullable: true, type: String }) editedAt: string | null;
+  @ApiProperty({ nullable: true, type: String, description: 'null until the message is edited' }) editedAt: string | null;
 }
 
 /** The 410 of a send retried after its first message was deleted: the JSON error contract plus the id. */

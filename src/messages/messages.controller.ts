@@ -1,16 +1,9 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query, Res } from '@nestjs/common';
-import {
-  ApiBearerAuth,
-  ApiCreatedResponse,
-  ApiForbiddenResponse,
-  ApiGoneResponse,
-  ApiNotFoundResponse,
-  ApiOkResponse,
-  ApiTags,
-} from '@nestjs/swagger';
+import { ApiCreatedResponse, ApiGoneResponse, ApiNoContentResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import { RouteSchema } from '@nestjs/platform-fastify';
 import type { FastifyReply } from 'fastify';
 import { AuthUser, CurrentUser } from '../auth/auth.decorators';
+import { ApiErrors, ApiUserAuth, BODY_ERRORS } from '../common/api-responses';
 import { ApiPageQuery, DEFAULT_PAGE, PageQuery, pageQueryPipe } from '../common/page-query.dto';
 import { UuidPipe } from '../common/uuid.pipe';
 import { DIALOG_NOT_FOUND } from '../dialogs/dialog.dto';
@@ -30,9 +23,11 @@ import {
 } from './message.dto';
 import { MessagesService } from './messages.service';
 
+const NOT_AUTHOR = 'NOT_MESSAGE_AUTHOR: a participant may change only their own messages; or a viewer token';
+
 @ApiTags('messages')
-@ApiBearerAuth()
-@ApiNotFoundResponse({ description: `${DIALOG_NOT_FOUND}; for a message route also MESSAGE_NOT_FOUND` })
+@ApiUserAuth()
+@ApiErrors({ 400: true, 404: `${DIALOG_NOT_FOUND}; for a message route also MESSAGE_NOT_FOUND` })
 @Controller('dialogs/:dialogId/messages')
 export class MessagesController {
   constructor(private readonly messages: MessagesService) {}
@@ -47,6 +42,7 @@ export class MessagesController {
     type: MessageGoneDto,
     description: 'a retry whose first message has been deleted (MESSAGE_DELETED, naming it in messageId): nothing is sent',
   })
+  @ApiErrors(BODY_ERRORS)
   async sendMessage(
     @CurrentUser() user: AuthUser,
     @Param('dialogId', new UuidPipe('dialog id')) dialogId: string,
@@ -60,7 +56,7 @@ export class MessagesController {
   }
 
   @Get()
-  @ApiOkResponse({ type: MessagePageDto })
+  @ApiOkResponse({ type: MessagePageDto, description: 'a page of messages, newest first' })
   @ApiPageQuery()
   async listMessages(
     @CurrentUser() user: AuthUser,
@@ -79,7 +75,8 @@ export class MessagesController {
   @Patch(':messageId')
   @RouteSchema(MESSAGE_RESPONSE)
   @ApiMessageTextBody()
-  @ApiForbiddenResponse({ description: "NOT_MESSAGE_AUTHOR: a participant may change only their own messages" })
+  @ApiOkResponse({ type: MessageDto, description: 'the message as edited' })
+  @ApiErrors({ ...BODY_ERRORS, 403: NOT_AUTHOR })
   editMessage(
     @CurrentUser() user: AuthUser,
     @Param('dialogId', new UuidPipe('dialog id')) dialogId: string,
@@ -92,7 +89,8 @@ export class MessagesController {
 
   @Delete(':messageId')
   @HttpCode(204)
-  @ApiForbiddenResponse({ description: "NOT_MESSAGE_AUTHOR: a participant may change only their own messages" })
+  @ApiNoContentResponse({ description: 'deleted (a tombstone), or already deleted' })
+  @ApiErrors({ 403: NOT_AUTHOR })
   deleteMessage(
     @CurrentUser() user: AuthUser,
     @Param('dialogId', new UuidPipe('dialog id')) dialogId: string,

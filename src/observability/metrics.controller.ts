@@ -1,7 +1,8 @@
 import { Controller, Get, Header, Headers, Inject, UnauthorizedException } from '@nestjs/common';
-import { ApiBearerAuth, ApiTags, ApiUnauthorizedResponse } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiOkResponse, ApiProduces, ApiTags } from '@nestjs/swagger';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { Public } from '../auth/auth.decorators';
+import { ApiErrors } from '../common/api-responses';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { MetricsService } from './metrics.service';
 
@@ -26,7 +27,9 @@ export class MetricsController {
   @Get()
   @Header('Content-Type', 'text/plain; version=0.0.4; charset=utf-8')
   @ApiBearerAuth()
-  @ApiUnauthorizedResponse({ description: 'METRICS_TOKEN is set and the request does not carry it as a bearer token' })
+  @ApiProduces('text/plain')
+  @ApiOkResponse({ description: 'the Prometheus text exposition format', content: { 'text/plain': { schema: { type: 'string' } } } })
+  @ApiErrors({ 401: 'METRICS_TOKEN is set and the request does not carry it as a bearer token' })
   getMetrics(@Headers('authorization') authorization: string | undefined): Promise<string> {
     if (this.tokenDigest) {
       const sent = /^Bearer\s+(\S+)$/i.exec(authorization ?? '')?.[1];

@@ -1,4 +1,4 @@
-import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { ApiExtraModels, ApiProperty, ApiPropertyOptional, getSchemaPath } from '@nestjs/swagger';
 import { IsOptional, IsString, Matches } from 'class-validator';
 import { SHARD_NAME } from '../config/app-config';
 import { Phase, PHASES } from './workflow';
@@ -45,7 +45,7 @@ export class ShardRegisteredDto {
 }
 
 export class ReshardAcceptedDto {
-  @ApiProperty() id: string;
+  @ApiProperty({ format: 'uuid' }) id: string;
   @ApiProperty({ enum: PHASES }) phase: Phase;
 }
 
@@ -62,6 +62,19 @@ export class VerificationDto {
   @ApiPropertyOptional({ description: "of differences, the read marks'" }) marksDifferences?: number;
 }
 
+export class PhaseTimeDto {
+  @ApiProperty() startedAt: string;
+  @ApiPropertyOptional() endedAt?: string;
+}
+
+export class MovedArcDto {
+  @ApiProperty({ type: 'integer', description: 'inclusive, on the uint32 ring' }) start: number;
+  @ApiProperty({ type: 'integer', description: 'exclusive; an arc may wrap past 2^32' }) end: number;
+  @ApiProperty() source: string;
+  @ApiProperty() target: string;
+}
+
+@ApiExtraModels(PhaseTimeDto)
 export class ReshardJobDto {
   @ApiProperty() id: string;
   @ApiProperty({ enum: ['split', 'move'] }) kind: string;
@@ -80,9 +93,11 @@ export class ReshardJobDto {
   @ApiProperty({ nullable: true, type: VerificationDto }) verification: VerificationDto | null;
   @ApiProperty() cancelRequested: boolean;
   @ApiProperty({ nullable: true, type: String, description: 'the last error; the job retries unless it failed' }) error: string | null;
-  @ApiProperty({ description: 'ring versions this job published, by step' }) versions: Record<string, number>;
-  @ApiProperty({ description: 'when each phase started and ended' }) phaseTimes: Record<string, { startedAt: string; endedAt?: string }>;
-  @ApiProperty({ description: 'the arcs that move: [start, end) with source and target' })
+  @ApiProperty({ type: 'object', additionalProperties: { type: 'integer' }, description: 'ring versions this job published, by step' })
+  versions: Record<string, number>;
+  @ApiProperty({ type: 'object', additionalProperties: { $ref: getSchemaPath(PhaseTimeDto) }, description: 'when each phase started and ended, by phase' })
+  phaseTimes: Record<string, { startedAt: string; endedAt?: string }>;
+  @ApiProperty({ type: [MovedArcDto], description: 'the arcs that move: [start, end) with source and target' })
   moved: Array<{ start: number; end: number; source: string; target: string }>;
   @ApiProperty() createdAt: string;
   @ApiProperty() updatedAt: string;

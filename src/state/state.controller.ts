@@ -1,9 +1,11 @@
 import { Controller, Get, Headers, Query, Res, UnauthorizedException } from '@nestjs/common';
 import { ApiOkResponse, ApiProduces, ApiQuery, ApiTags, ApiUnauthorizedResponse } from '@nestjs/swagger';
+import { ApiErrors } from '../common/api-responses';
 import type { FastifyReply } from 'fastify';
 import { randomBytes } from 'node:crypto';
 import { Public } from '../auth/auth.decorators';
 import { statePage, unauthorizedPage } from './state-page';
+import { StateDataDto } from './state.dto';
 import { StateData, StateService } from './state.service';
 
 const TOKEN_QUERY = {
@@ -11,6 +13,8 @@ const TOKEN_QUERY = {
   required: false,
   description: 'an admin or viewer JWT, for a browser that cannot send a header; the Authorization header wins',
 };
+
+const HTML = { 'text/html': { schema: { type: 'string' } } };
 
 /** Nothing on the page comes from elsewhere, and it may only talk back to this server. */
 function secure(reply: FastifyReply, nonce?: string): void {
@@ -41,8 +45,9 @@ export class StateController {
   @Get()
   @ApiProduces('text/html')
   @ApiQuery(TOKEN_QUERY)
-  @ApiOkResponse({ description: 'the state page: the ring, shards, instances and reshards, live' })
-  @ApiUnauthorizedResponse({ description: 'a small page saying how to get a viewer token' })
+  @ApiOkResponse({ description: 'the state page: the ring, shards, instances and reshards, live', content: HTML })
+  @ApiUnauthorizedResponse({ description: 'a small page saying how to get a viewer token', content: HTML })
+  @ApiErrors({ 400: 'the token query value is not well-formed Unicode, or has a NUL' })
   async showPage(
     @Headers('authorization') authorization: string | undefined,
     @Query('token') token: string | undefined,
@@ -60,8 +65,8 @@ export class StateController {
 
   @Get('data')
   @ApiQuery(TOKEN_QUERY)
-  @ApiOkResponse({ description: "what the state page shows, as JSON; it polls this once a second (no message text)" })
-  @ApiUnauthorizedResponse({ description: 'no admin or viewer token' })
+  @ApiOkResponse({ type: StateDataDto, description: 'what the state page shows, as JSON; it polls this once a second (no message text)' })
+  @ApiErrors({ 400: 'the token query value is not well-formed Unicode, or has a NUL', 401: 'no admin or viewer token' })
   async getData(
     @Headers('authorization') authorization: string | undefined,
     @Query('token') token: string | undefined,
