@@ -1,8 +1,9 @@
 import { Pool } from 'pg';
 import { v7 as uuidv7 } from 'uuid';
 import { ringHash } from '../src/ring';
-import { MessagesRepository, NewMessage, served } from '../src/messages/messages.repository';
-import { uuidv7Time } from '../src/messages/messages.service';
+import { MessagesRepository, NewMessage } from '../src/messages/messages.repository';
+import { served } from '../src/shards/message-schema';
+import { uuidv7Time } from '../src/shards/uuidv7';
 import type { ShardRegistry } from '../src/shards/shard-registry';
 import { CpuMeter, CpuShare } from './cpu';
 import { startBareServer } from './bare-http';

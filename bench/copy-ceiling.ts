@@ -1,5 +1,5 @@
 import { Client } from 'pg';
-import { FULL_COLUMNS } from '../src/messages/messages.repository';
+import { FULL_COLUMNS } from '../src/shards/message-schema';
 import { Segment } from '../src/ring';
 import { copyPipe } from './pg-copy';
 

@@ -1,7 +1,7 @@
 import { v7 as uuidv7 } from 'uuid';
 import { MessageWriter } from '../src/messages/message-writer';
 import { MessagesRepository, NewMessage } from '../src/messages/messages.repository';
-import { uuidv7Time } from '../src/messages/messages.service';
+import { uuidv7Time } from '../src/shards/uuidv7';
 import { ringHash } from '../src/ring';
 import { OwnershipError } from '../src/shards/ownership.error';
 import { startCluster, TestCluster } from './support/pg-cluster';

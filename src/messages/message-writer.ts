@@ -5,7 +5,8 @@ import { MetricsService } from '../observability/metrics.service';
 import { LiveWrites } from '../shards/live-writes';
 import { OwnershipError } from '../shards/ownership.error';
 import { GroupCommit, Outcome, settle } from './group-commit';
-import { MessageRow, MessagesRepository, NewMessage } from './messages.repository';
+import { MessagesRepository, NewMessage } from './messages.repository';
+import { MessageRow } from '../shards/message-schema';
 
 /**
  * Sends bound for one shard go to Postgres together (see GroupCommit): one multi-row

@@ -1,28 +1,7 @@
 import { Injectable } from '@nestjs/common';
+import { COLUMNS, columns, FULL_COLUMNS, FullMessageRow, iso, MERGE_RULE, MessageRow, PageRow, served } from '../shards/message-schema';
+import { AFTER_EVERY_ID } from '../shards/uuidv7';
 import { ShardRegistry } from '../shards/shard-registry';
-
-/** What a page of messages reads: no created_at, which is the time in the UUIDv7 id. */
-export interface PageRow {
-  id: string;
-  dialog_id: string;
-  author_id: string;
-  text: string;
-  edited_at: Date | null;
-  deleted_at: Date | null;
-  /** How many edits and deletes the message has had; read where two shards' copies are merged. */
-  revision?: number;
-}
-
-export interface MessageRow extends PageRow {
-  created_at: Date;
-}
-
-/** Every column: what a copy between shards must carry. */
-export interface FullMessageRow extends MessageRow {
-  ring_hash: string;
-  client_message_id: string | null;
-  revision: number;
-}
 
 export interface NewMessage {
   id: string;
@@ -41,9 +20,6 @@ export interface PageJson {
   more: boolean;
 }
 
-// An ISO 8601 instant as Date.toISOString writes it (millisecond precision, UTC, "Z").
-const iso = (column: string) => `to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
-
 /** A send's idempotency key: see MessagesRepository.findByClientId. */
 export interface ClientIdKey {
   dialogId: string;
@@ -60,9 +36,6 @@ export interface PageRequest {
   /** Only messages older than this id (a `before` cursor). */
   before?: string;
 }
-
-// No UUIDv7 reaches it: "before the newest possible id" reads from the top.
-const AFTER_EVERY_ID = 'ffffffff-ffff-ffff-ffff-ffffffffffff';
 
 /**
  * Newest-first pages of any number of dialogs in one statement, each its own JSON array text,
@@ -92,34 +65,6 @@ const PAGES_JSON_SQL = `SELECT p.items, p.last, p.more
   ORDER BY q.i`;
 
 const PAGE_COLUMNS = 'id, dialog_id, author_id, text, edited_at, deleted_at';
-const COLUMNS = 'id, dialog_id, author_id, text, created_at, edited_at, deleted_at';
-export const FULL_COLUMNS = `${COLUMNS}, ring_hash, client_message_id, revision`;
-
-/**
- * How two copies of one message merge, wherever they meet (the copier, a pull before an
- * edit, a cancel's merge back): a deletion is final, otherwise the higher revision wins. Each
- * edit runs on the one shard accepting writes for the row, after pulling the other copy, so
- * the higher revision is the later write: no clock is compared.
- */
-export const MERGE_RULE = `
-  ON CONFLICT (dialog_id, id) DO UPDATE SET
-    text = EXCLUDED.text, edited_at = EXCLUDED.edited_at, deleted_at = EXCLUDED.deleted_at, revision = EXCLUDED.revision
-  WHERE m.deleted_at IS NULL AND (EXCLUDED.deleted_at IS NOT NULL OR EXCLUDED.revision > m.revision)`;
-
-/** The copy of a message that MERGE_RULE keeps. */
-export function mergeWinner<R extends { deleted_at: Date | string | null; revision?: number }>(kept: R, incoming: R): R {
-  if (kept.deleted_at) return kept;
-  if (incoming.deleted_at || (incoming.revision ?? 0) > (kept.revision ?? 0)) return incoming;
-  return kept;
-}
-/**
- * The shard's ownership check as a one-time filter of a statement (see the shard migration
- * `Ownership`): true where the shard serves the hash in parameter `hash` for `access`, else
- * SQLSTATE SF001, which the registry turns into an OwnershipError.
- */
-export function served(hash: string, access: 'write' | 'read' | 'read-alone'): string {
-  return `(shard_serves(${hash}, '${access}') OR shard_refuses(${hash}, '${access}'))`;
-}
 
 // Timestamps are kept to the millisecond, the precision a JavaScript Date carries, so a row
 // copied between shards through the service compares equal to its original.
@@ -327,18 +272,3 @@ export class MessagesRepository {
   }
 }
 
-/** Rows as column arrays, for one INSERT ... SELECT FROM unnest(...) per batch. */
-export function columns(rows: FullMessageRow[]): unknown[][] {
-  return [
-    rows.map((r) => r.dialog_id),
-    rows.map((r) => r.id),
-    rows.map((r) => r.ring_hash),
-    rows.map((r) => r.author_id),
-    rows.map((r) => r.text),
-    rows.map((r) => r.client_message_id),
-    rows.map((r) => r.created_at),
-    rows.map((r) => r.edited_at),
-    rows.map((r) => r.deleted_at),
-    rows.map((r) => r.revision),
-  ];
-}

@@ -16,7 +16,9 @@ import { MessageDto, MessagePageDto } from './message.dto';
 import { MessageWriter } from './message-writer';
 import { ShardReader } from './shard-reader';
 import { ReadCoalescer } from './read-coalescer';
-import { mergeWinner, MessagesRepository, PageRow } from './messages.repository';
+import { MessagesRepository } from './messages.repository';
+import { mergeWinner, PageRow } from '../shards/message-schema';
+import { uuidv7Time } from '../shards/uuidv7';
 
 // created_at is set from the id on insert and copied with it, so the id is the one source:
 // a page need not read the column, nor the driver parse a timestamp per row.
@@ -59,11 +61,6 @@ export function pageOf(rows: PageRow[], limit: number): MessagePageDto {
 /** The message id a page's `before` cursor points below, if one was given. */
 function beforeIdOf(before?: string): string | undefined {
   return before ? decodeCursor('messages', before, [isUuid])[0] : undefined;
-}
-
-/** A UUIDv7 carries its creation time in its first 48 bits; createdAt is read from the id. */
-export function uuidv7Time(id: string): Date {
-  return new Date(parseInt(id.slice(0, 8) + id.slice(9, 13), 16));
 }
 
 export interface SendResult {

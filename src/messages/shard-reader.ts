@@ -2,7 +2,8 @@ import { Inject, Injectable } from '@nestjs/common';
 import { APP_CONFIG, ResolvedConfig } from '../config/app-config';
 import { MetricsService } from '../observability/metrics.service';
 import { GroupedRead } from './grouped-read';
-import { ClientIdKey, MessageRow, MessagesRepository, PageJson, PageRequest } from './messages.repository';
+import { ClientIdKey, MessagesRepository, PageJson, PageRequest } from './messages.repository';
+import { MessageRow } from '../shards/message-schema';
 
 /** The message path's reads, grouped per shard (see GroupedRead). */
 @Injectable()

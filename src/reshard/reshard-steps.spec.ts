@@ -1,5 +1,5 @@
 import { v7 as uuidv7 } from 'uuid';
-import type { FullMessageRow } from '../messages/messages.repository';
+import type { FullMessageRow } from '../shards/message-schema';
 import { arcContains, freshRing, midpointSplit, planRingChange, Ring, ringHash, RingPoint, Segment } from '../ring';
 import { Route, routeDialog, RingState, Transition } from '../routing/router';
 import type { Checkpoint, JobRow, Verification, VersionKey } from './reshard-job.repository';

@@ -1,10 +1,11 @@
 import { arcSegments, MovedArc, Segment } from '../ring';
 import { Transition } from '../routing/router';
-import type { FullMessageRow } from '../messages/messages.repository';
+import type { FullMessageRow } from '../shards/message-schema';
 import { Checkpoint, JobRow, Verification, VersionKey } from './reshard-job.repository';
 import type { Key, CopiedBatch, MarkKey, MarkRow } from './shard-ops.repository';
 import { JobTarget, LiveNow, strained } from './latency-tracker';
-import { CLOCK_SKEW_MS, compareMarks, compareRows, uuidv7Floor } from './verify';
+import { uuidv7Floor } from '../shards/uuidv7';
+import { CLOCK_SKEW_MS, compareMarks, compareRows } from './verify';
 import { ArcGrant, CANCELLABLE_PHASES, GRANTS, grantOrder, GrantStep, Phase, shardGrants, sides } from './workflow';
 
 // The small interfaces a reshard's steps run over: dialogdb's job rows and ring, the shards'

@@ -6,7 +6,7 @@ import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
 import { Segment } from '../ring';
 import { LOCK_NOT_AVAILABLE, UNIQUE_VIOLATION } from '../common/db-errors';
 import { ArcGrant } from './workflow';
-import { FULL_COLUMNS, FullMessageRow, MERGE_RULE } from '../messages/messages.repository';
+import { FULL_COLUMNS, FullMessageRow, MERGE_RULE } from '../shards/message-schema';
 import { ShardRegistry } from '../shards/shard-registry';
 
 export interface Key {

@@ -1,4 +1,5 @@
-import { FullMessageRow } from '../messages/messages.repository';
+import { FullMessageRow } from '../shards/message-schema';
+import { uuidv7Ms } from '../shards/uuidv7';
 import type { MarkRow } from './shard-ops.repository';
 
 export interface ChunkDifferences {
@@ -23,16 +24,6 @@ function sameContent(a: FullMessageRow, b: FullMessageRow): boolean {
     t(a.deleted_at) === t(b.deleted_at) &&
     Number(a.revision) === Number(b.revision)
   );
-}
-
-function uuidv7Ms(id: string): number {
-  return parseInt(id.slice(0, 8) + id.slice(9, 13), 16);
-}
-
-/** The smallest UUID of a millisecond: every UUIDv7 made at or after `ms` sorts at or above it. */
-export function uuidv7Floor(ms: number): string {
-  const hex = Math.max(0, Math.trunc(ms)).toString(16).padStart(12, '0');
-  return `${hex.slice(0, 8)}-${hex.slice(8)}-0000-0000-000000000000`;
 }
 
 /**
