@@ -8,7 +8,7 @@ import { DialogsModule } from './dialogs/dialogs.module';
 import { EventsModule } from './events/events.module';
 import { HealthController } from './health/health.controller';
 import { LimitsModule } from './limits/limits.module';
-import { MetricsController } from './observability/metrics.controller';
+import { MetricsController } from './health/metrics.controller';
 import { MessagesModule } from './messages/messages.module';
 import { ReshardModule } from './reshard/reshard.module';
 import { ShardProvisioner } from './reshard/provisioner';

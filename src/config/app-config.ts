@@ -2,7 +2,14 @@ import { createPublicKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { isIPv4 } from 'node:net';
 import * as path from 'node:path';
-import type { RateLimit } from '../limits/token-bucket';
+
+/** A limit on one kind of request per user: `perMinute` on average, `burst` at once (src/limits). */
+export interface RateLimit {
+  /** Tokens added a minute; 0 turns the limit off. */
+  perMinute: number;
+  /** The bucket's size: how many requests a user who has been quiet may make at once. */
+  burst: number;
+}
 
 /** Everything the service reads from its environment, parsed once at start. */
 export interface AppConfig {

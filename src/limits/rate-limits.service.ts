@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { DomainErrorCode, DomainException } from '../common/domain.exception';
-import { APP_CONFIG, AppConfig } from '../config/app-config';
-import { RateLimit, TokenBuckets } from './token-bucket';
+import { APP_CONFIG, AppConfig, RateLimit } from '../config/app-config';
+import { TokenBuckets } from './token-bucket';
 
 /** What a limit counts, as named in its 429 and its settings (RATE_LIMIT_<NAME>_PER_MIN). */
 export type LimitKind = 'sends' | 'dialogs';

@@ -1,12 +1,5 @@
 import { LRUCache } from 'lru-cache';
-
-/** A limit on one kind of request per user: `perMinute` on average, `burst` at once. */
-export interface RateLimit {
-  /** Tokens added a minute; 0 turns the limit off. */
-  perMinute: number;
-  /** The bucket's size: how many requests a user who has been quiet may make at once. */
-  burst: number;
-}
+import type { RateLimit } from '../config/app-config';
 
 interface Bucket {
   tokens: number;

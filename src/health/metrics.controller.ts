@@ -4,7 +4,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { Public } from '../auth/auth.decorators';
 import { ApiErrors } from '../common/api-responses';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
-import { MetricsService } from './metrics.service';
+import { MetricsService } from '../observability/metrics.service';
 
 /**
  * Prometheus scrapes. Public unless METRICS_TOKEN is set: the metrics name shards, routes and
