@@ -13,6 +13,7 @@ import { MessagesModule } from './messages/messages.module';
 import { ReshardModule } from './reshard/reshard.module';
 import { ShardProvisioner } from './reshard/provisioner';
 import { StateModule } from './state/state.module';
+import { StreamsModule } from './streams/streams.module';
 
 @Module({})
 export class AppModule {
@@ -26,6 +27,7 @@ export class AppModule {
         DialogsModule,
         MessagesModule,
         EventsModule,
+        StreamsModule,
         CompatModule,
         AdminModule,
         ReshardModule,

@@ -19,7 +19,7 @@ import { DomainErrorCode, DomainException } from '../common/domain.exception';
 import { SchemaPipe } from '../common/schema.pipe';
 import { EVENT_PAYLOADS, StreamTokenDto } from './events.dto';
 import { EventsService } from './events.service';
-import { parseLastEventId } from './sse';
+import { parseLastEventId } from '../events/sse';
 
 interface EventsQuery {
   token?: string;

@@ -3,13 +3,13 @@ import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { AuthUser } from '../auth/auth.decorators';
 import { STREAM_TOKEN_TTL_S, TokenService } from '../auth/token.service';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
-import { READY, RESYNC } from './event.types';
-import { EventFeed } from './event-feed';
-import { EventStream } from './event-stream';
+import { READY, RESYNC } from '../events/event.types';
+import { EventFeed } from '../events/event-feed';
+import { EventStream } from '../events/event-stream';
 import { StreamTokenDto } from './events.dto';
-import { EventsRepository } from './events.repository';
-import { sseEvent, sseRetry } from './sse';
-import { StreamHub } from './stream-hub';
+import { EventsRepository } from '../events/events.repository';
+import { sseEvent, sseRetry } from '../events/sse';
+import { StreamHub } from '../events/stream-hub';
 
 /** A client that missed more than this reloads its pages instead: past it, a replay costs more than a reload. */
 export const REPLAY_MAX = 1000;
