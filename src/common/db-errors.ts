@@ -1,3 +1,4 @@
+import { DatabaseError } from 'pg';
 import { DomainErrorCode, DomainException } from './domain.exception';
 
 const CONNECTION_ERRNOS = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENOTFOUND', 'EPIPE']);
@@ -25,6 +26,11 @@ export function isConnectionError(err: unknown): boolean {
   return /Connection terminated|connection timeout|timeout exceeded when trying to connect|Query read timeout|Client has encountered a connection error/i.test(
     e.message,
   );
+}
+
+/** An error the server answered a statement with (a constraint, a refusal), not a lost connection. */
+export function isStatementError(err: unknown): err is DatabaseError {
+  return err instanceof DatabaseError;
 }
 
 /** Runs a database call and turns "cannot reach it" into a clean 503 naming the database. */

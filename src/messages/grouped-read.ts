@@ -1,4 +1,4 @@
-import { DatabaseError } from 'pg';
+import { isStatementError } from '../common/db-errors';
 import { OwnershipError } from '../shards/ownership.error';
 import { GroupCommit, Outcome, settle } from './group-commit';
 
@@ -39,7 +39,7 @@ export class GroupedRead<T, R> {
       // (a stale route) is refused, to be retried on the new route, but only that dialog.
       // Each item alone gets the answer it would have had without the others. A shard that
       // cannot be reached fails them all, as it would have one by one.
-      if (err instanceof OwnershipError || err instanceof DatabaseError) return Promise.all(batch.map((item) => settle(this.one(shard, item))));
+      if (err instanceof OwnershipError || isStatementError(err)) return Promise.all(batch.map((item) => settle(this.one(shard, item))));
       throw err;
     }
   }

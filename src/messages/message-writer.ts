@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { DatabaseError } from 'pg';
+import { isStatementError } from '../common/db-errors';
 import { APP_CONFIG, ResolvedConfig } from '../config/app-config';
 import { MetricsService } from '../observability/metrics.service';
 import { LiveWrites } from '../shards/live-writes';
@@ -49,7 +49,7 @@ export class MessageWriter {
       // the answer it would have had alone. A shard that cannot be reached fails them all,
       // as it would have one by one.
       if (err instanceof OwnershipError) return this.withoutRefused(shard, batch, err);
-      if (err instanceof DatabaseError) return this.oneByOne(shard, batch);
+      if (isStatementError(err)) return this.oneByOne(shard, batch);
       throw err;
     }
   }
