@@ -5,6 +5,7 @@ import { RingRepository } from '../routing/ring.repository';
 import { RingService } from '../routing/ring.service';
 import { ShardRegistry } from '../shards/shard-registry';
 import { RingDto, RouteDto, ShardDto } from './admin.dto';
+import { RATE_WINDOW_MS } from '../shards/live-writes';
 import { rankShardLoad } from './hot-shards';
 import { ShardStatsService } from './shard-stats.service';
 
@@ -34,11 +35,13 @@ export class AdminService {
    */
   async shards(): Promise<ShardDto[]> {
     const { ring, transition } = this.ringService.current();
-    const [rows, writeRates, reshardRunning] = await Promise.all([
+    const [rows, writeRates, reshardInWindow] = await Promise.all([
       this.rings.shards(),
       this.rings.liveWriteRates(),
-      // Cleanup runs after the ring's transition has ended.
-      transition ? true : this.jobs.busyWithin(0),
+      // The rates are a minute's sends, counted per shard by the ring they were routed by:
+      // within a minute of a reshard they describe the old layout (a split's source still
+      // carries the sends of the half it gave away). Cleanup runs after the transition ends.
+      transition ? true : this.jobs.busyWithin(RATE_WINDOW_MS),
     ]);
     const names = [...ring.shards(), ...rows.map((r) => r.name).filter((n) => !ring.has(n) && this.registry.has(n))];
     const shards = await Promise.all(
@@ -57,7 +60,7 @@ export class AdminService {
         };
       }),
     );
-    const ranking = rankShardLoad(shards, { reshardRunning });
+    const ranking = rankShardLoad(shards, { reshardInWindow });
     return shards.map((shard, i) => ({ ...shard, ...ranking[i] }));
   }
 }

@@ -60,7 +60,7 @@ describe('rankShardLoad', () => {
   });
 
   it('marks nothing while a reshard runs, but still ranks', () => {
-    const sut = rankShardLoad([shard('a', 0, 100), shard('b', 10, 0)], { reshardRunning: true });
+    const sut = rankShardLoad([shard('a', 0, 100), shard('b', 10, 0)], { reshardInWindow: true });
     expect(sut).toEqual([
       { loadRank: 1, splitCandidate: false },
       { loadRank: 2, splitCandidate: false },
@@ -74,9 +74,9 @@ describe('rankShardLoad', () => {
       onRing: fc.boolean(),
     });
     fc.assert(
-      fc.property(fc.array(load, { maxLength: 8 }), fc.boolean(), (loads, reshardRunning) => {
+      fc.property(fc.array(load, { maxLength: 8 }), fc.boolean(), (loads, reshardInWindow) => {
         const input = loads.map((l, k) => shard(`s${k}`, l.onRing ? k * 100 : null, l.writeRate, l.rows));
-        const sut = rankShardLoad(input, { reshardRunning });
+        const sut = rankShardLoad(input, { reshardInWindow });
         const marked = sut.filter((r) => r.splitCandidate);
         expect(marked.length).toBeLessThanOrEqual(1);
         if (marked.length) expect(marked[0].loadRank).toBe(1);

@@ -31,13 +31,14 @@ export const HOT_FLOOR_PER_SEC = 1;
  *   order, so ties are stable. Shards on no arc get no rank: they take no traffic of their own.
  * - Split candidate: the rank-1 shard, if its writeRate is at least HOT_FLOOR_PER_SEC and
  *   greater than HOT_FACTOR times the mean writeRate of the other ring shards (unknown
- *   counts as 0). With a single shard, the floor alone decides. Never while a reshard is
- *   running (`reshardRunning`): one reshard at a time. The rates count live writes only,
- *   so the shard that has just received an arc does not look hot for the copier's rows.
+ *   counts as 0). With a single shard, the floor alone decides. Never while a reshard runs
+ *   or within a rate window after one (`reshardInWindow`): one reshard at a time, and the
+ *   window's rates were counted by the old layout. The rates count live writes only, so the
+ *   shard that has just received an arc does not look hot for the copier's rows.
  *
  * Returns one entry per input, in the input's order (callers keep ring order).
  */
-export function rankShardLoad(shards: readonly ShardLoad[], { reshardRunning = false } = {}): LoadRanking[] {
+export function rankShardLoad(shards: readonly ShardLoad[], { reshardInWindow = false } = {}): LoadRanking[] {
   const onRing = shards.map((s, index) => ({ s, index })).filter(({ s }) => s.point !== null);
   const key = (v: number | null) => (v === null ? -1 : v);
   const ranked = [...onRing].sort(
@@ -47,7 +48,7 @@ export function rankShardLoad(shards: readonly ShardLoad[], { reshardRunning = f
   ranked.forEach(({ index }, i) => (result[index].loadRank = i + 1));
 
   const top = ranked[0];
-  if (!top || reshardRunning || top.s.writeRate === null) return result;
+  if (!top || reshardInWindow || top.s.writeRate === null) return result;
   const others = ranked.slice(1).map(({ s }) => s.writeRate ?? 0);
   const othersMean = others.length ? others.reduce((a, b) => a + b, 0) / others.length : 0;
   if (top.s.writeRate >= HOT_FLOOR_PER_SEC && top.s.writeRate > HOT_FACTOR * othersMean) {
