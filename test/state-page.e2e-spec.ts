@@ -83,6 +83,9 @@ describe('the state page', () => {
   const cellText = (shard: string, col: string): Promise<string | null> =>
     page.locator(`#shards-body tr[data-shard="${shard}"] td[data-col=${col}]`).textContent();
   const phaseShown = (): Promise<string | null> => page.locator('#job-phase').getAttribute('data-phase');
+  /** A style the browser computed for the first element the selector finds: proof its stylesheet applied. */
+  const computedStyle = (selector: string, property: string): Promise<string> =>
+    page.evaluate(`getComputedStyle(document.querySelector(${JSON.stringify(selector)}))[${JSON.stringify(property)}]`);
 
   async function expectPageMatchesApi(): Promise<void> {
     const shards = await adminShards();
@@ -111,7 +114,7 @@ describe('the state page', () => {
     const res = await page.goto(`${base}/state`);
     expect(res?.status()).toBe(401);
     expect(await page.locator('h1').textContent()).toMatch(/needs a token/);
-    expect(await page.locator('main').evaluate((m) => getComputedStyle(m).maxWidth)).toBe('640px');
+    expect(await computedStyle('main', 'maxWidth')).toBe('640px');
 
     // Operators get in, with either kind of token, by query or header.
     await t.http.get('/state').query({ token: viewer }).expect(200).expect('content-type', /^text\/html/);
@@ -167,7 +170,7 @@ describe('the state page', () => {
     const res = await page.goto(`${base}/state?token=${viewer}`);
     expect(res?.status()).toBe(200);
     // Its stylesheet file applied under the CSP.
-    expect(await page.locator('main').evaluate((m) => getComputedStyle(m).display)).toBe('grid');
+    expect(await computedStyle('main', 'display')).toBe('grid');
     // Two ring shards and the registered spare, which has no arc yet.
     await eventually(async () => expect(await page.locator('#shards-body tr[data-shard]').count()).toBe(3), { timeoutMs: 15_000 });
     await expectPageMatchesApi();
@@ -175,7 +178,7 @@ describe('the state page', () => {
     expect(await markers()).toHaveLength(2);
     expect(await page.locator('svg#ring path.arc').count()).toBe(2);
     // shard-0 takes palette slot 0 (#4e79a7) from the stylesheet.
-    expect(await page.locator('svg#ring path.arc[data-shard="shard-0"]').evaluate((p) => getComputedStyle(p).stroke)).toBe('rgb(78, 121, 167)');
+    expect(await computedStyle('svg#ring path.arc[data-shard="shard-0"]', 'stroke')).toBe('rgb(78, 121, 167)');
     expect(await page.locator('#instances-body tr[data-instance]').count()).toBe(1);
     expect(await page.locator('#ring-version').textContent()).toBe('v1');
     const data = await t.http.get('/state/data').set('Authorization', `Bearer ${viewer}`).expect(200);
