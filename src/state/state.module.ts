@@ -3,12 +3,13 @@ import { AdminModule } from '../admin/admin.module';
 import { ReshardModule } from '../reshard/reshard.module';
 import { StateController } from './state.controller';
 import { StatePage } from './state-page';
+import { StateRepository } from './state.repository';
 import { StateService } from './state.service';
 
 /** GET /state: the operator's page (ring, shards, instances, reshards), and the JSON it polls. */
 @Module({
   imports: [AdminModule, ReshardModule],
   controllers: [StateController],
-  providers: [StateService, StatePage],
+  providers: [StateService, StateRepository, StatePage],
 })
 export class StateModule {}
