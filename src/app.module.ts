@@ -7,6 +7,8 @@ import { CoreModule } from './core.module';
 import { DialogsModule } from './dialogs/dialogs.module';
 import { EventsModule } from './events/events.module';
 import { HealthController } from './health/health.controller';
+import { HealthRepository } from './health/health.repository';
+import { HealthService } from './health/health.service';
 import { LimitsModule } from './limits/limits.module';
 import { MetricsController } from './health/metrics.controller';
 import { MessagesModule } from './messages/messages.module';
@@ -33,7 +35,9 @@ export class AppModule {
         ReshardModule,
         StateModule,
       ],
+      // The probes sit in the root module, first in the route table and the OpenAPI document.
       controllers: [HealthController, MetricsController],
+      providers: [HealthService, HealthRepository],
     };
   }
 }

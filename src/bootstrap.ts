@@ -19,6 +19,7 @@ import type { RawServerDefault } from 'fastify';
 import type { Logger as Pino } from 'pino';
 import { LatencyTracker } from './reshard/latency-tracker';
 import { ShardProvisioner } from './reshard/provisioner';
+import { serveStatePageAssets } from './state/state-page';
 
 // Probes and scrapes every few seconds would drown the log.
 const QUIET_ROUTES = new Set(['/health', '/health/live', '/health/ready', '/metrics']);
@@ -119,6 +120,7 @@ export async function createApp(
     new ValidationPipe({ whitelist: true, forbidNonWhitelisted: true, transform: true, stopAtFirstError: false }),
   );
   SwaggerModule.setup('docs', app, createApiDocument(app));
+  serveStatePageAssets(app);
   const latency = app.get(LatencyTracker);
   const shutdown = app.get(ShutdownService);
   app

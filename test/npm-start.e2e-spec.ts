@@ -57,9 +57,12 @@ describe('npm start on the embedded default', () => {
     const { stdout } = await promisify(execFile)(process.execPath, [path.join(ROOT, 'dist/src/cli.js'), 'token', 'ops', '--viewer'], {
       env: { PATH: process.env.PATH, HOME: process.env.HOME, DATA_DIR: dataDir },
     });
-    const res = await fetch(`http://127.0.0.1:${env.PORT}/state`, { headers: { Authorization: `Bearer ${stdout.trim()}` } });
+    const url = `http://127.0.0.1:${env.PORT}/state`;
+    const res = await fetch(url, { headers: { Authorization: `Bearer ${stdout.trim()}` } });
     expect(res.status).toBe(200);
-    expect(pageScript(await res.text()).source).toMatch(/^\(function runStatePage\(/);
+    const { source } = await pageScript(url, await res.text());
+    expect(source).toMatch(/^function runStatePage\(/m);
+    expect(source).toMatch(/^runStatePage\(/m);
   });
 
   it('refuses a second start on the same data directory with one plain line and exit 1', async () => {

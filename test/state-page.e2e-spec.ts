@@ -83,6 +83,9 @@ describe('the state page', () => {
   const cellText = (shard: string, col: string): Promise<string | null> =>
     page.locator(`#shards-body tr[data-shard="${shard}"] td[data-col=${col}]`).textContent();
   const phaseShown = (): Promise<string | null> => page.locator('#job-phase').getAttribute('data-phase');
+  /** A style the browser computed for the first element the selector finds: proof its stylesheet applied. */
+  const computedStyle = (selector: string, property: string): Promise<string> =>
+    page.evaluate(`getComputedStyle(document.querySelector(${JSON.stringify(selector)}))[${JSON.stringify(property)}]`);
 
   async function expectPageMatchesApi(): Promise<void> {
     const shards = await adminShards();
@@ -102,10 +105,16 @@ describe('the state page', () => {
     expect(data.body).toMatchObject({ statusCode: 401, error: 'Unauthorized' });
     await t.http.get('/state/data').expect(401);
 
-    // In the browser too: the status and the instructions.
+    // The same policy as the page's, and its HTML is not to be had as an asset either.
+    expect(bare.headers['content-security-policy']).toContain(`script-src 'self'; style-src 'self'`);
+    await t.http.get('/state/assets/state.html').expect(404);
+    await t.http.get('/state/assets/token-needed.html').expect(404);
+
+    // In the browser too: the status and the instructions, styled by its stylesheet file.
     const res = await page.goto(`${base}/state`);
     expect(res?.status()).toBe(401);
     expect(await page.locator('h1').textContent()).toMatch(/needs a token/);
+    expect(await computedStyle('main', 'maxWidth')).toBe('640px');
 
     // Operators get in, with either kind of token, by query or header.
     await t.http.get('/state').query({ token: viewer }).expect(200).expect('content-type', /^text\/html/);
@@ -114,13 +123,36 @@ describe('the state page', () => {
     await t.http.get('/state/data').query({ token: t.token('ops', { admin: true }) }).expect(200);
   });
 
-  it('serves its script inline: it parses, carries the CSP nonce and the phases, and never writes markup', async () => {
+  it('serves its script and styles as files: a CSP of self only, no inline script or style, the phases on the page, and no markup written', async () => {
     const res = await t.http.get('/state').set('Authorization', `Bearer ${viewer}`).expect(200);
-    const { nonce, source } = pageScript(res.text);
-    expect(res.headers['content-security-policy']).toContain(`script-src 'nonce-${nonce}'`);
-    expect(source).toContain(JSON.stringify(['prepare', 'copy', 'verify', 'cutover', 'cleanup', 'done']));
+    const csp = res.headers['content-security-policy'];
+    expect(csp).toContain(`script-src 'self'`);
+    expect(csp).toContain(`style-src 'self'`);
+    expect(csp).not.toMatch(/unsafe-inline|nonce-/);
+    expect(res.text).not.toMatch(/<style|\sstyle=/i);
+    const { src, source } = await pageScript(`${base}/state`, res.text);
+    expect(src).toBe('state/assets/state-page.browser.js');
+    expect(res.text).toContain(`<body data-phases="${['prepare', 'copy', 'verify', 'cutover', 'cleanup', 'done'].join(' ')}">`);
     expect(source).toMatch(/\btextContent\b/);
     expect(source).not.toMatch(/innerHTML|outerHTML|insertAdjacentHTML|document\.write/);
+  });
+
+  it('serves its assets to anyone with their content types, and nothing else from their folder', async () => {
+    const css = await t.http.get('/state/assets/state.css').expect(200);
+    expect(css.headers['content-type']).toMatch(/^text\/css\b/);
+    expect(css.headers['x-content-type-options']).toBe('nosniff');
+    expect(css.text).toContain('.moving-arc');
+    const tokenCss = await t.http.get('/state/assets/token-needed.css').expect(200);
+    expect(tokenCss.headers['content-type']).toMatch(/^text\/css\b/);
+    const js = await t.http.get('/state/assets/state-page.browser.js').expect(200);
+    expect(js.headers['content-type']).toMatch(/^(text|application)\/javascript\b/);
+    expect(js.headers['x-content-type-options']).toBe('nosniff');
+    await t.http.get('/state/assets/state-view.js').expect(404);
+    await t.http.get('/state/assets/state-view.js.map').expect(404);
+    await t.http.get('/state/assets/').expect(404);
+    // @fastify/static refuses a path that climbs out (403).
+    const climb = await t.http.get('/state/assets/../state.controller.js');
+    expect([403, 404]).toContain(climb.status);
   });
 
   it('gives a viewer token nothing but the state page', async () => {
@@ -137,12 +169,16 @@ describe('the state page', () => {
     pageErrors.length = 0;
     const res = await page.goto(`${base}/state?token=${viewer}`);
     expect(res?.status()).toBe(200);
+    // Its stylesheet file applied under the CSP.
+    expect(await computedStyle('main', 'display')).toBe('grid');
     // Two ring shards and the registered spare, which has no arc yet.
     await eventually(async () => expect(await page.locator('#shards-body tr[data-shard]').count()).toBe(3), { timeoutMs: 15_000 });
     await expectPageMatchesApi();
     expect(await cellText('shard-2', 'point')).toBe('no arc');
     expect(await markers()).toHaveLength(2);
     expect(await page.locator('svg#ring path.arc').count()).toBe(2);
+    // shard-0 takes palette slot 0 (#4e79a7) from the stylesheet.
+    expect(await computedStyle('svg#ring path.arc[data-shard="shard-0"]', 'stroke')).toBe('rgb(78, 121, 167)');
     expect(await page.locator('#instances-body tr[data-instance]').count()).toBe(1);
     expect(await page.locator('#ring-version').textContent()).toBe('v1');
     const data = await t.http.get('/state/data').set('Authorization', `Bearer ${viewer}`).expect(200);

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { ShardRegistry } from '../shards/shard-registry';
+import { ShardStatsRepository } from './shard-stats.repository';
 
 export interface ShardStats {
   rows: number | null;
@@ -19,22 +19,13 @@ const EXACT_COUNT_BELOW = 100_000;
  */
 @Injectable()
 export class ShardStatsService {
-  constructor(private readonly registry: ShardRegistry) {}
+  constructor(private readonly repository: ShardStatsRepository) {}
 
   async stats(name: string): Promise<ShardStats> {
     try {
-      const [row] = await this.registry.query<{ live: string; bytes: string }>(
-        name,
-        `SELECT coalesce(s.n_live_tup, 0) AS live, pg_total_relation_size('messages') AS bytes
-         FROM pg_stat_user_tables s WHERE s.relname = 'messages'`,
-        [],
-      );
-      let rows = Number(row?.live ?? 0);
-      if (rows < EXACT_COUNT_BELOW) {
-        const [exact] = await this.registry.query<{ n: string }>(name, 'SELECT count(*) AS n FROM messages', []);
-        rows = Number(exact.n);
-      }
-      return { rows, bytes: Number(row?.bytes ?? 0), healthy: true };
+      const { estimatedRows, bytes } = await this.repository.size(name);
+      const rows = estimatedRows < EXACT_COUNT_BELOW ? await this.repository.countRows(name) : estimatedRows;
+      return { rows, bytes, healthy: true };
     } catch {
       return { rows: null, bytes: null, healthy: false };
     }

@@ -2,9 +2,8 @@ import { Controller, Get, Headers, Query, Res, UnauthorizedException } from '@ne
 import { ApiOkResponse, ApiProduces, ApiQuery, ApiTags, ApiUnauthorizedResponse } from '@nestjs/swagger';
 import { ApiErrors } from '../common/api-responses';
 import type { FastifyReply } from 'fastify';
-import { randomBytes } from 'node:crypto';
 import { Public } from '../auth/auth.decorators';
-import { statePage, unauthorizedPage } from './state-page';
+import { StatePage } from './state-page';
 import { StateDataDto } from './state.dto';
 import { StateData, StateService } from './state.service';
 
@@ -16,15 +15,21 @@ const TOKEN_QUERY = {
 
 const HTML = { 'text/html': { schema: { type: 'string' } } };
 
-/** Nothing on the page comes from elsewhere, and it may only talk back to this server. */
-function secure(reply: FastifyReply, nonce?: string): void {
-  const inline = nonce ? `'nonce-${nonce}'` : `'none'`;
+/**
+ * Nothing on the page comes from elsewhere, its script and styles are the files under
+ * /state/assets/ (no inline script or style), and it may only talk back to this server.
+ */
+const PAGE_POLICY =
+  `default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src data:; ` +
+  `base-uri 'none'; form-action 'none'; frame-ancestors 'none'`;
+/** The JSON the page polls runs nothing. */
+const DATA_POLICY =
+  `default-src 'none'; script-src 'none'; style-src 'none'; connect-src 'self'; img-src data:; ` +
+  `base-uri 'none'; form-action 'none'; frame-ancestors 'none'`;
+
+function secure(reply: FastifyReply, policy: string): void {
   void reply
-    .header(
-      'Content-Security-Policy',
-      `default-src 'none'; script-src ${inline}; style-src ${inline}; connect-src 'self'; img-src data:; ` +
-        `base-uri 'none'; form-action 'none'; frame-ancestors 'none'`,
-    )
+    .header('Content-Security-Policy', policy)
     .header('Cache-Control', 'no-store')
     // The page's URL may carry its token: never send it on.
     .header('Referrer-Policy', 'no-referrer')
@@ -40,7 +45,10 @@ function secure(reply: FastifyReply, nonce?: string): void {
 @Public()
 @Controller('state')
 export class StateController {
-  constructor(private readonly state: StateService) {}
+  constructor(
+    private readonly state: StateService,
+    private readonly page: StatePage,
+  ) {}
 
   @Get()
   @ApiProduces('text/html')
@@ -53,14 +61,13 @@ export class StateController {
     @Query('token') token: string | undefined,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<string> {
-    const nonce = randomBytes(16).toString('base64');
-    secure(reply, nonce);
+    secure(reply, PAGE_POLICY);
     void reply.type('text/html; charset=utf-8');
     if (!(await this.state.authorize(authorization, token))) {
       void reply.status(401).header('WWW-Authenticate', 'Bearer');
-      return unauthorizedPage(nonce);
+      return this.page.tokenNeeded;
     }
-    return statePage(nonce);
+    return this.page.html;
   }
 
   @Get('data')
@@ -72,7 +79,7 @@ export class StateController {
     @Query('token') token: string | undefined,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<StateData> {
-    secure(reply);
+    secure(reply, DATA_POLICY);
     if (!(await this.state.authorize(authorization, token))) {
       throw new UnauthorizedException('the state page needs an admin or viewer token: npm run -s cli -- token <name> --viewer');
     }

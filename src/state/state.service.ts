@@ -4,7 +4,6 @@ import { AdminService } from '../admin/admin.service';
 import { AuthUser } from '../auth/auth.decorators';
 import { TokenService } from '../auth/token.service';
 import { APP_CONFIG, ResolvedConfig } from '../config/app-config';
-import { DialogDb } from '../database/dialog-db';
 import { RingPoint } from '../ring';
 import { RUNNING_PHASES, Phase } from '../reshard/workflow';
 import { ReshardJobDto } from '../reshard/reshard.dto';
@@ -12,9 +11,9 @@ import { ReshardService } from '../reshard/reshard.service';
 import { RingRepository } from '../routing/ring.repository';
 import { RingService } from '../routing/ring.service';
 import { TransitionMode } from '../routing/router';
-import { ShardRegistry } from '../shards/shard-registry';
 import type { InstanceView, StateView } from './page/state-view';
 import { colorOf, ringLayout } from './ring-layout';
+import { StateRepository } from './state.repository';
 
 export interface StateShard extends ShardDto {
   /** The last schema migration applied on the shard (its `schema_migrations`), null when it does not answer. */
@@ -53,7 +52,6 @@ export interface StateData extends StateView {
 const FRESH_MS = 500;
 const RECENT_JOBS = 5;
 const SHOW_ENDED_JOB_MS = 15 * 60_000;
-const LAST_MIGRATION = 'SELECT name FROM schema_migrations ORDER BY "timestamp" DESC, id DESC LIMIT 1';
 
 @Injectable()
 export class StateService {
@@ -64,8 +62,7 @@ export class StateService {
     private readonly tokens: TokenService,
     private readonly ringService: RingService,
     private readonly rings: RingRepository,
-    private readonly dialogDb: DialogDb,
-    private readonly registry: ShardRegistry,
+    private readonly repository: StateRepository,
     private readonly admin: AdminService,
     private readonly reshard: ReshardService,
   ) {}
@@ -104,10 +101,7 @@ export class StateService {
       part('shards', () => this.shards()),
       part('instances', () => this.instances()),
       part('reshard jobs', () => this.reshard.list()),
-      this.dialogDb
-        .query<{ name: string }>(LAST_MIGRATION)
-        .then((rows) => rows[0]?.name ?? null)
-        .catch(() => null),
+      this.repository.dialogdbMigration().catch(() => null),
     ]);
     const live = jobs?.find((j) => j.phase !== 'done' && j.phase !== 'cancelled');
     // A job that has just ended stays in view a while, with its verification result.
@@ -142,22 +136,14 @@ export class StateService {
       shards.map(async (shard) => ({
         ...shard,
         color: colorOf(shard.name),
-        migration: shard.healthy
-          ? await this.registry
-              .query<{ name: string }>(shard.name, LAST_MIGRATION, [])
-              .then((rows) => rows[0]?.name ?? null)
-              .catch(() => null)
-          : null,
+        migration: shard.healthy ? await this.repository.shardMigration(shard.name).catch(() => null) : null,
       })),
     );
   }
 
   /** Instances alive by the reshard runner's own rule (a heartbeat within two leases). */
   private async instances(): Promise<InstanceView[]> {
-    const [rows, [{ now }]] = await Promise.all([
-      this.rings.liveInstances(2 * this.config.ringLeaseMs),
-      this.dialogDb.query<{ now: Date }>('SELECT now() AS now'),
-    ]);
+    const [rows, now] = await Promise.all([this.rings.liveInstances(2 * this.config.ringLeaseMs), this.repository.dialogdbNow()]);
     return rows.map((row) => ({
       id: row.id,
       ringVersion: row.ring_version,

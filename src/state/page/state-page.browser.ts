@@ -1,15 +1,22 @@
-import type { JobView, Marker, PageConfig, StateView, VerificationView } from './state-view';
+// A classic script, not a module (the types come in through import() types, which make
+// none), so the compiled file runs as it is from a plain <script src>.
+type JobView = import('./state-view').JobView;
+type Marker = import('./state-view').Marker;
+type PageConfig = import('./state-view').PageConfig;
+type StateView = import('./state-view').StateView;
+type VerificationView = import('./state-view').VerificationView;
 
 /**
  * The state page's script, run in the browser. It draws what GET /state/data returns and
  * polls it once a second. Everything it shows goes in through textContent and setAttribute,
  * never innerHTML, so a shard name cannot inject markup.
  *
- * Type-checked against the DOM, without Node, by tsconfig.browser.json (`npm run build`).
- * The server sends this one function's source inline (state-page.ts), so everything it uses
- * is declared inside it: only types may live outside.
+ * Type-checked against the DOM, without Node, by tsconfig.browser.json, which `npm run build`
+ * runs to emit it beside the page's HTML and CSS (state.html loads it as state/assets/...).
+ * What it needs from the server it reads from the page: the phases from <body data-phases>,
+ * the token from the page's own `?token=`.
  */
-export function runStatePage(config: PageConfig): void {
+function runStatePage(config: PageConfig): void {
   'use strict';
   const PHASES = config.phases;
   const POLL_MS = 1000;
@@ -401,3 +408,5 @@ export function runStatePage(config: PageConfig): void {
   setInterval(tick, 250);
   poll();
 }
+
+runStatePage({ phases: (document.body.dataset.phases ?? '').split(' ').filter(Boolean) });

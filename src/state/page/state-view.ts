@@ -133,7 +133,7 @@ export interface StateView {
   errors: string[];
 }
 
-/** What the server tells the script when it serves the page. */
+/** What the server tells the script when it serves the page (state.html's `<body data-phases>`). */
 export interface PageConfig {
   /** A job's phases from start to done, in order: the strip the page draws. */
   phases: readonly string[];
