@@ -1,4 +1,4 @@
-import { Logger, ValidationPipe } from '@nestjs/common';
+import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
@@ -6,6 +6,7 @@ import { AppModule } from './app.module';
 import { AllExceptionsFilter } from './common/all-exceptions.filter';
 import { CleanStringsPipe } from './common/clean-strings.pipe';
 import { DomainErrorCode, DomainException } from './common/domain.exception';
+import { DtoValidationPipe } from './common/dto-validation.pipe';
 import { MAX_BODY_DEPTH, nestsDeeperThan } from './common/json-depth';
 import { AppConfig, externalShards, ResolvedConfig, startupWarnings } from './config/app-config';
 import { runMigrations } from './database/migrate';
@@ -86,6 +87,29 @@ function httpServerOptions(config: AppConfig) {
   };
 }
 
+/**
+ * The API takes JSON bodies only. A form (curl's default for `-d`), text or a body with no
+ * Content-Type is refused with 415 and what to send instead: parsed as a form, `-d
+ * '{"text":"x"}'` became one property named by the whole JSON text, and its 400 said
+ * `text is required; property {"text":"x"} should not exist`. An empty body is no body,
+ * whatever type it claims, so a body-less POST from any client is served.
+ */
+function refuseOtherBodies(app: NestFastifyApplication): void {
+  const fastify = app.getHttpAdapter().getInstance();
+  fastify.removeContentTypeParser('text/plain');
+  fastify.addContentTypeParser('*', (request, _payload, done) => {
+    if (request.headers['content-length'] === '0') return done(null, undefined);
+    const type = request.headers['content-type'];
+    done(
+      new DomainException(
+        DomainErrorCode.UnsupportedMediaType,
+        `request bodies must be JSON, sent with Content-Type: application/json; this one came ${type ? `as ${type.split(';')[0].trim().slice(0, 100)}` : 'with no Content-Type'}`,
+      ),
+      undefined,
+    );
+  });
+}
+
 /** The HTTP application, configured the same way for `npm start` and for the tests. */
 export async function createApp(
   config: ResolvedConfig,
@@ -95,7 +119,8 @@ export async function createApp(
   const app = await NestFactory.create<NestFastifyApplication>(
     AppModule.forRoot(config, provisioner),
     new FastifyAdapter({ bodyLimit: BODY_LIMIT, genReqId: requestId, ...httpServerOptions(config) }),
-    { logger: new PinoNestLogger(logger) },
+    // Nest's own parsers would add forms (application/x-www-form-urlencoded) beside JSON.
+    { logger: new PinoNestLogger(logger), bodyParser: false },
   );
   // Fastify's own JSON parser (with its __proto__ and constructor checks), then a depth
   // limit: validation recurses into the parsed body, and a few thousand nested arrays in
@@ -111,12 +136,10 @@ export async function createApp(
       done(null, parsed);
     });
   });
+  refuseOtherBodies(app);
   const metrics = app.get(MetricsService);
   app.useGlobalFilters(new AllExceptionsFilter(metrics));
-  app.useGlobalPipes(
-    new CleanStringsPipe(),
-    new ValidationPipe({ whitelist: true, forbidNonWhitelisted: true, transform: true, stopAtFirstError: false }),
-  );
+  app.useGlobalPipes(new CleanStringsPipe(), new DtoValidationPipe());
   const document = SwaggerModule.createDocument(
     app,
     new DocumentBuilder()
