@@ -5,6 +5,7 @@ import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { AppModule } from './app.module';
 import { AllExceptionsFilter } from './common/all-exceptions.filter';
 import { CleanStringsPipe } from './common/clean-strings.pipe';
+import { isConnectionError } from './common/db-errors';
 import { DomainErrorCode, DomainException } from './common/domain.exception';
 import { DtoValidationPipe } from './common/dto-validation.pipe';
 import { MAX_BODY_DEPTH, nestsDeeperThan } from './common/json-depth';
@@ -54,13 +55,34 @@ export async function resolveDatabases(config: AppConfig, log: ProgressLog = new
   };
 }
 
+/** A start that cannot go on for a reason outside the code (a database down): main prints its one line, no stack. */
+export class StartupError extends Error {}
+
+/** Where a database URL points, without its credentials. */
+function whereIs(url: string): string {
+  try {
+    const { host, pathname } = new URL(url);
+    return `${host}${pathname}`;
+  } catch {
+    return 'its URL';
+  }
+}
+
 /** dialogdb first, then every shard; a new shard always gets the shard set before traffic. */
 export async function migrateAll(config: ResolvedConfig, log: ProgressLog = new Logger('Migrations')): Promise<void> {
-  const report = (what: string, applied: string[]) =>
+  const migrate = async (what: string, url: string, set: 'dialogdb' | 'shard') => {
+    let applied: string[];
+    try {
+      applied = await runMigrations(url, set);
+    } catch (err) {
+      if (isConnectionError(err)) throw new StartupError(`cannot reach ${what} at ${whereIs(url)}: ${(err as Error).message}`);
+      throw err;
+    }
     log.log(`${what}: ${applied.length ? `applied ${applied.join(', ')}` : 'up to date'}`);
-  report('dialogdb', await runMigrations(config.dialogDbUrl, 'dialogdb'));
+  };
+  await migrate('dialogdb', config.dialogDbUrl, 'dialogdb');
   for (const shard of [...config.shards, ...config.spareShards]) {
-    report(shard.name, await runMigrations(shard.url, 'shard'));
+    await migrate(shard.name, shard.url, 'shard');
   }
 }
 
