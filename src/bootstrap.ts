@@ -1,11 +1,13 @@
-import { Logger, ValidationPipe } from '@nestjs/common';
+import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { SwaggerModule } from '@nestjs/swagger';
 import { AppModule } from './app.module';
 import { AllExceptionsFilter } from './common/all-exceptions.filter';
 import { CleanStringsPipe } from './common/clean-strings.pipe';
+import { isConnectionError } from './common/db-errors';
 import { DomainErrorCode, DomainException } from './common/domain.exception';
+import { DtoValidationPipe } from './common/dto-validation.pipe';
 import { MAX_BODY_DEPTH, nestsDeeperThan } from './common/json-depth';
 import { AppConfig, externalShards, ResolvedConfig, startupWarnings } from './config/app-config';
 import { runMigrations } from './database/migrate';
@@ -55,13 +57,34 @@ export async function resolveDatabases(config: AppConfig, log: ProgressLog = new
   };
 }
 
+/** A start that cannot go on for a reason outside the code (a database down): main prints its one line, no stack. */
+export class StartupError extends Error {}
+
+/** Where a database URL points, without its credentials. */
+function whereIs(url: string): string {
+  try {
+    const { host, pathname } = new URL(url);
+    return `${host}${pathname}`;
+  } catch {
+    return 'its URL';
+  }
+}
+
 /** dialogdb first, then every shard; a new shard always gets the shard set before traffic. */
 export async function migrateAll(config: ResolvedConfig, log: ProgressLog = new Logger('Migrations')): Promise<void> {
-  const report = (what: string, applied: string[]) =>
+  const migrate = async (what: string, url: string, set: 'dialogdb' | 'shard') => {
+    let applied: string[];
+    try {
+      applied = await runMigrations(url, set);
+    } catch (err) {
+      if (isConnectionError(err)) throw new StartupError(`cannot reach ${what} at ${whereIs(url)}: ${(err as Error).message}`);
+      throw err;
+    }
     log.log(`${what}: ${applied.length ? `applied ${applied.join(', ')}` : 'up to date'}`);
-  report('dialogdb', await runMigrations(config.dialogDbUrl, 'dialogdb'));
+  };
+  await migrate('dialogdb', config.dialogDbUrl, 'dialogdb');
   for (const shard of [...config.shards, ...config.spareShards]) {
-    report(shard.name, await runMigrations(shard.url, 'shard'));
+    await migrate(shard.name, shard.url, 'shard');
   }
 }
 
@@ -88,6 +111,31 @@ function httpServerOptions(config: AppConfig) {
   };
 }
 
+/**
+ * The API takes JSON bodies only. A form (curl's default for `-d`), text or a body with no
+ * Content-Type is refused with 415 and what to send instead: parsed as a form, `-d
+ * '{"text":"x"}'` became one property named by the whole JSON text, and its 400 said
+ * `text is required; property {"text":"x"} should not exist`. An empty body is no body,
+ * whatever type it claims, so a body-less POST from any client is served.
+ */
+function refuseOtherBodies(app: NestFastifyApplication): void {
+  const fastify = app.getHttpAdapter().getInstance();
+  fastify.removeContentTypeParser('text/plain');
+  fastify.addContentTypeParser('*', (request, _payload, done) => {
+    if (request.headers['content-length'] === '0') return done(null, undefined);
+    const type = request.headers['content-type'];
+    // A route whose contract knows no 415 (the OTUS send) says which status it answers instead.
+    const { notJsonStatus } = request.routeOptions.config as { notJsonStatus?: 400 };
+    done(
+      new DomainException(
+        notJsonStatus === 400 ? DomainErrorCode.InvalidInput : DomainErrorCode.UnsupportedMediaType,
+        `request bodies must be JSON, sent with Content-Type: application/json; this one came ${type ? `as ${type.split(';')[0].trim().slice(0, 100)}` : 'with no Content-Type'}`,
+      ),
+      undefined,
+    );
+  });
+}
+
 /** The HTTP application, configured the same way for `npm start` and for the tests. */
 export async function createApp(
   config: ResolvedConfig,
@@ -97,7 +145,8 @@ export async function createApp(
   const app = await NestFactory.create<NestFastifyApplication>(
     AppModule.forRoot(config, provisioner),
     new FastifyAdapter({ bodyLimit: BODY_LIMIT, genReqId: requestId, ...httpServerOptions(config) }),
-    { logger: new PinoNestLogger(logger) },
+    // Nest's own parsers would add forms (application/x-www-form-urlencoded) beside JSON.
+    { logger: new PinoNestLogger(logger), bodyParser: false },
   );
   // Fastify's own JSON parser (with its __proto__ and constructor checks), then a depth
   // limit: validation recurses into the parsed body, and a few thousand nested arrays in
@@ -113,12 +162,10 @@ export async function createApp(
       done(null, parsed);
     });
   });
+  refuseOtherBodies(app);
   const metrics = app.get(MetricsService);
   app.useGlobalFilters(new AllExceptionsFilter(metrics));
-  app.useGlobalPipes(
-    new CleanStringsPipe(),
-    new ValidationPipe({ whitelist: true, forbidNonWhitelisted: true, transform: true, stopAtFirstError: false }),
-  );
+  app.useGlobalPipes(new CleanStringsPipe(), new DtoValidationPipe());
   SwaggerModule.setup('docs', app, createApiDocument(app));
   serveStatePageAssets(app);
   const latency = app.get(LatencyTracker);

@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
-import { createApp, migrateAll, resolveDatabases } from './bootstrap';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { createApp, migrateAll, resolveDatabases, StartupError } from './bootstrap';
 import { ConfigError, loadConfig } from './config/app-config';
 import { DataDirInUseError } from './embedded/embedded-postgres';
 import { createLogger, flushLogSync, startupLogger } from './observability/logging';
@@ -10,10 +11,12 @@ async function main(): Promise<void> {
   const loaded = loadConfig();
   const logger = createLogger(loaded.logLevel);
   const { config, fleet } = await resolveDatabases(loaded, startupLogger(logger, 'Bootstrap'));
+  let app: NestFastifyApplication | undefined;
   try {
     await migrateAll(config, startupLogger(logger, 'Migrations'));
-    const app = await createApp(config, fleet ?? null, logger);
-    await app.listen(config.port, config.host);
+    const serving = await createApp(config, fleet ?? null, logger);
+    app = serving;
+    await listen(serving, config.host, config.port);
     const url = `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${config.port}`;
     log.log(`serving on ${url} (API docs at ${url}/docs)`);
     if (fleet) {
@@ -33,7 +36,7 @@ async function main(): Promise<void> {
       log.log(`${signal}: shutting down`);
       let code = 0;
       try {
-        await app.close();
+        await serving.close();
       } catch (err) {
         log.error(`shutdown: ${(err as Error).stack ?? String(err)}`);
         code = 1;
@@ -44,19 +47,33 @@ async function main(): Promise<void> {
     // SIGHUP too: a terminal that closes sends it, and the service then drains as for a Ctrl-C.
     for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, (s) => void stop(s));
   } catch (err) {
+    await app?.close().catch(() => undefined);
     await fleet?.stop();
     throw err;
   }
 }
 
+/** A port taken or an address this machine does not have is a setting to change: one line, not a stack. */
+async function listen(app: NestFastifyApplication, host: string, port: number): Promise<void> {
+  try {
+    await app.listen(port, host);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EADDRINUSE' || code === 'EADDRNOTAVAIL' || code === 'EACCES' || code === 'ENOTFOUND' || code === 'EAI_AGAIN') {
+      throw new ConfigError(`cannot listen on ${host}:${port} (HOST, PORT): ${(err as Error).message}`);
+    }
+    throw err;
+  }
+}
+
 // Written straight to stderr: Nest's console logger colours its output even into a file,
-// and an operator's mistake (a bad setting, a data directory in use) needs one plain line,
+// and an operator's mistake (a bad setting, a data directory in use, a database down) needs one plain line,
 // not a stack.
 main().catch((err: unknown) => {
   const message =
     err instanceof ConfigError
       ? `configuration: ${err.message}`
-      : err instanceof DataDirInUseError
+      : err instanceof DataDirInUseError || err instanceof StartupError
         ? err.message
         : err instanceof Error
           ? (err.stack ?? err.message)

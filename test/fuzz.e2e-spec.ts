@@ -207,6 +207,8 @@ describe('fuzz: hostile input never gets a 5xx', () => {
       if (e?.statusCode !== res.status || typeof e.error !== 'string' || typeof e.message !== 'string') {
         return `${res.status} error body is not { statusCode, error, message }: ${res.text.slice(0, 200)}`;
       }
+      // Bad input says which kind it is in a code (INVALID_INPUT, UNSUPPORTED_MEDIA_TYPE, ...), not only in words.
+      if ((res.status === 400 || res.status === 415) && typeof e.code !== 'string') return `${res.status} error without a code: ${res.text.slice(0, 200)}`;
     }
     return req.check?.(res.status, body) ?? null;
   }

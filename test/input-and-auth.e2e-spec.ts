@@ -1,13 +1,17 @@
 import { JwtService } from '@nestjs/jwt';
 import fc from 'fast-check';
+import { IncomingHttpHeaders, request as httpRequest } from 'node:http';
+import { AddressInfo } from 'node:net';
 import { withApiCheck } from './support/openapi';
 import { startCluster, TestCluster } from './support/pg-cluster';
 import { startTestApp, TestApp } from './support/test-app';
 
-/** Every error is JSON `{ statusCode, error, message }` with the right 4xx; never a 5xx. */
+/** Every error is JSON `{ statusCode, error, message }` with the right 4xx; never a 5xx. A 400 or 415 also has a `code`. */
 function expectError(res: { status: number; body: Record<string, unknown> }, status: number, message?: RegExp): void {
   expect(res.status).toBe(status);
   expect(res.body).toMatchObject({ statusCode: status, error: expect.any(String), message: expect.any(String) });
+  if (status === 400) expect(res.body.code).toMatch(/^(INVALID_INPUT|INVALID_CURSOR)$/);
+  if (status === 415) expect(res.body.code).toBe('UNSUPPORTED_MEDIA_TYPE');
   if (message) expect(res.body.message).toMatch(message);
 }
 
@@ -151,7 +155,7 @@ describe('authorization and bad input', () => {
       ['an OTUS send of blank text', () => t.http.post('/dialog/bob/send').set(t.auth('alice')).send({ text: ' \t' }), 400, /^text must not be blank$/],
       ['an OTUS send over 4096 characters', () => t.http.post('/dialog/bob/send').set(t.auth('alice')).send({ text: 'x'.repeat(4097) }), 400, /4096/],
       ['an edit to blank text', () => t.http.patch(`/dialogs/${dialogId}/messages/${messageId}`).set(t.auth('alice')).send({ text: '\n' }), 400, /^text must not be blank$/],
-      ['an edit with a clientMessageId', () => t.http.patch(`/dialogs/${dialogId}/messages/${messageId}`).set(t.auth('alice')).send({ text: 'x', clientMessageId: 'k' }), 400, /clientMessageId should not exist/],
+      ['an edit with a clientMessageId', () => t.http.patch(`/dialogs/${dialogId}/messages/${messageId}`).set(t.auth('alice')).send({ text: 'x', clientMessageId: 'k' }), 400, /^unknown property "clientMessageId"; allowed: text$/],
       ['an unknown route', () => t.http.get('/nope').set(t.auth('alice')), 404],
     ];
 
@@ -164,12 +168,144 @@ describe('authorization and bad input', () => {
     );
   });
 
+  describe('who a dialog is with', () => {
+    const create = (who: string, participantIds: string[]) => t.http.post('/dialogs').set(t.auth(who)).send({ participantIds });
+    const others = (n: number) => Array.from({ length: n }, (_, i) => `other-${i}`);
+    const alone = { statusCode: 400, error: 'Bad Request', message: 'participantIds must name at least one user besides the caller, who is always a participant', code: 'INVALID_INPUT' };
+
+    it.each([
+      ['the caller alone', ['solo']],
+      ['the caller twice', ['solo', 'solo']],
+      ['nobody', []],
+    ])('refuses a dialog of its creator alone: %s', async (_name, ids) => {
+      const res = await create('solo', ids);
+      expect({ status: res.status, body: res.body }).toEqual({ status: 400, body: alone });
+      // Nothing was created: the creator has no dialog.
+      expect((await t.http.get('/dialogs?summary=false').set(t.auth('solo')).expect(200)).body.items).toEqual([]);
+    });
+
+    it('counts the caller and repeats for nothing: 1 to 100 others', async () => {
+      const pair = await create('carol', ['dave', 'carol', 'dave']).expect(201);
+      expect([...pair.body.participantIds].sort()).toEqual(['carol', 'dave']);
+      const full = await create('carol', ['carol', ...others(100), 'other-0']).expect(201);
+      expect([...full.body.participantIds].sort()).toEqual(['carol', ...others(100)].sort());
+      expectError(await create('carol', others(101)), 400, /^participantIds names 101 users besides the caller; at most 100$/);
+    });
+
+    it('refuses an OTUS send to oneself, and creates no dialog for it', async () => {
+      const res = await t.http.post('/dialog/solo/send').set(t.auth('solo')).send({ text: 'note to self' });
+      expect({ status: res.status, body: res.body }).toEqual({
+        status: 400,
+        body: { statusCode: 400, error: 'Bad Request', message: "user_id is the caller's own id: a one-to-one dialog needs another user", code: 'INVALID_INPUT' },
+      });
+      expect((await t.http.get('/dialog/solo/list').set(t.auth('solo')).expect(200)).body).toEqual([]);
+      expect((await t.http.get('/dialogs?summary=false').set(t.auth('solo')).expect(200)).body.items).toEqual([]);
+    });
+  });
+
+  describe('bodies that are not JSON', () => {
+    const sends = () => `/dialogs/${dialogId}/messages`;
+    const refused = (type: string) => ({
+      statusCode: 415,
+      error: 'Unsupported Media Type',
+      message: `request bodies must be JSON, sent with Content-Type: application/json; this one came ${type}`,
+      code: 'UNSUPPORTED_MEDIA_TYPE',
+    });
+    // Raw requests, as supertest sets a Content-Type for any body.
+    let port: number;
+    beforeAll(async () => {
+      await t.app.listen(0, '127.0.0.1');
+      port = (t.app.getHttpServer().address() as AddressInfo).port;
+    });
+    const inject = (headers: Record<string, string>, payload: string, url = sends()) =>
+      new Promise<{ status: number; headers: IncomingHttpHeaders; body: Record<string, unknown> }>((resolve, reject) => {
+        const body = Buffer.from(payload);
+        const req = httpRequest(
+          { host: '127.0.0.1', port, method: 'POST', path: url, headers: { authorization: t.auth('alice').Authorization, 'content-length': String(body.length), ...headers } },
+          (res) => {
+            const chunks: Buffer[] = [];
+            res.on('data', (chunk: Buffer) => chunks.push(chunk));
+            res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: JSON.parse(Buffer.concat(chunks).toString('utf8')) }));
+          },
+        );
+        req.on('error', reject);
+        req.end(body);
+      });
+
+    it.each([
+      // curl -d '{"text":"x"}' without -H 'Content-Type: application/json'
+      ['a JSON text sent as a form (curl -d)', 'application/x-www-form-urlencoded', '{"text":"x"}'],
+      ['a form', 'application/x-www-form-urlencoded', 'text=x'],
+      ['plain text', 'text/plain', '{"text":"x"}'],
+      ['plain text with a charset', 'text/plain; charset=utf-8', 'x'],
+      ['multipart', 'multipart/form-data; boundary=b', '--b\r\nContent-Disposition: form-data; name="text"\r\n\r\nx\r\n--b--\r\n'],
+      ['XML', 'application/xml', '<text>x</text>'],
+    ])('415 for %s', async (_name, type, payload) => {
+      const res = await inject({ 'content-type': type }, payload);
+      expect({ status: res.status, body: res.body }).toEqual({ status: 415, body: refused(`as ${type.split(';')[0]}`) });
+    });
+
+    it('415 for a body with no Content-Type at all', async () => {
+      const res = await inject({}, '{"text":"x"}');
+      expect(res.headers['content-type']).toMatch(/^application\/json/);
+      expect({ status: res.status, body: res.body }).toEqual({ status: 415, body: refused('with no Content-Type') });
+    });
+
+    it('400 with one sentence for a JSON route given no body, a JSON null or an empty JSON body', async () => {
+      expectError(await inject({}, ''), 400, /^the request needs a JSON object body, sent with Content-Type: application\/json$/);
+      expectError(await t.http.post('/dialogs').set(t.auth('alice')), 400, /^the request needs a JSON object body, sent with Content-Type: application\/json$/);
+      expectError(await inject({ 'content-type': 'application/json' }, 'null'), 400, /^the body must be a JSON object, not null$/);
+      expectError(await inject({ 'content-type': 'application/json' }, ''), 400, /^the body is empty but its Content-Type is application\/json/);
+      expectError(await inject({ 'content-type': 'application/json' }, '{"text":'), 400, /^the body is not valid JSON$/);
+    });
+
+    it('still serves a body-less POST, whatever empty body type it claims', async () => {
+      for (const headers of [{}, { 'content-type': 'application/x-www-form-urlencoded' }, { 'content-type': 'text/plain' }] as Array<Record<string, string>>) {
+        const res = await inject(headers, '', '/events/token');
+        expect(res.status).toBe(201);
+      }
+    });
+
+    it('stores nothing from a refused body', async () => {
+      await inject({ 'content-type': 'application/x-www-form-urlencoded' }, 'text=from-a-form');
+      const page = await t.http.get(sends()).set(t.auth('alice')).expect(200);
+      expect(page.body.items.map((m: { text: string }) => m.text)).not.toContain('from-a-form');
+    });
+  });
+
+  describe('one sentence and a code for each wrong input', () => {
+    const admin = () => t.auth('root', { admin: true });
+    const cases: Array<[string, () => PromiseLike<{ status: number; body: Record<string, unknown> }>, string]> = [
+      ['participantIds as a string', () => t.http.post('/dialogs').set(t.auth('alice')).send({ participantIds: 'bob' }), 'participantIds must be an array of user ids'],
+      ['participantIds missing', () => t.http.post('/dialogs').set(t.auth('alice')).send({ title: 't' }), 'participantIds is required'],
+      ['a number among participantIds', () => t.http.post('/dialogs').set(t.auth('alice')).send({ participantIds: ['bob', 7] }), 'participantIds must hold user ids, which are strings'],
+      ['a title of the wrong type', () => t.http.post('/dialogs').set(t.auth('alice')).send({ participantIds: ['bob'], title: 7 }), 'title must be a string'],
+      ['an unknown property of a dialog', () => t.http.post('/dialogs').set(t.auth('alice')).send({ participantIds: ['bob'], titel: 't' }), 'unknown property "titel"; allowed: participantIds, title'],
+      ['a JSON array as a dialog', () => t.http.post('/dialogs').set(t.auth('alice')).send(['bob']), 'the body must be a JSON object, not an array'],
+      ['an unknown reshard property', () => t.http.post('/admin/reshard').set(admin()).send({ spilt: 'shard-0' }), 'unknown property "spilt"; allowed: split, move, to'],
+      ['a reshard shard name of the wrong type', () => t.http.post('/admin/reshard').set(admin()).send({ split: 1 }), 'split must be a string'],
+      ['a shard registration with nothing', () => t.http.post('/admin/shards').set(admin()).send({}), 'name is required; url is required'],
+      ['an empty text', () => t.http.post(`/dialogs/${dialogId}/messages`).set(t.auth('alice')).send({ text: '' }), 'text must not be empty'],
+      ['an unknown property of a send', () => t.http.post(`/dialogs/${dialogId}/messages`).set(t.auth('alice')).send({ txt: 'x' }), 'unknown property "txt"; allowed: text, clientMessageId; text is required'],
+      ['a read mark of the wrong type', () => t.http.post(`/dialogs/${dialogId}/read`).set(t.auth('alice')).send({ messageId: 5 }), 'messageId must be a string'],
+      ['limit 0', () => t.http.get(`/dialogs/${dialogId}/messages?limit=0`).set(t.auth('alice')), 'limit must be at least 1'],
+      ['an unknown query parameter', () => t.http.get('/dialogs?limt=5').set(t.auth('alice')), 'unknown property "limt"; allowed: limit, before, summary'],
+      ['a malformed dialog id', () => t.http.get('/dialogs/123').set(t.auth('alice')), 'dialog id must be a UUID'],
+    ];
+
+    it.each(cases.map(([name, call, message]) => ({ name, call, message })))('$name', async ({ call, message }) => {
+      const res = await call();
+      expect({ status: res.status, body: res.body }).toEqual({ status: 400, body: { statusCode: 400, error: 'Bad Request', message, code: 'INVALID_INPUT' } });
+    });
+  });
+
   // Postgres text cannot hold NUL, and the driver writes an unpaired UTF-16 surrogate as
   // U+FFFD, so such strings used to fail with a 500 or be stored as someone else's.
   describe('strings Postgres cannot store faithfully', () => {
     const jwt = new JwtService({ secret: 'test-secret', signOptions: { expiresIn: 3600 } });
     const json = (path: string, body: unknown, method: 'post' | 'patch' = 'post') =>
       t.http[method](path).set(t.auth('alice')).send(body as object);
+    // Forms are not parsed at all (415), so nothing in them reaches the database either.
     const form = (path: string, body: string, method: 'post' | 'patch' = 'post') =>
       t.http[method](path).set(t.auth('alice')).type('form').send(body);
     const messages = () => `/dialogs/${dialogId}/messages`;
@@ -177,13 +313,13 @@ describe('authorization and bad input', () => {
 
     const cases: Array<{ name: string; call: () => PromiseLike<{ status: number; body: Record<string, unknown> }>; status: number; message: RegExp }> = [
       { name: 'NUL in a message text (JSON)', call: () => json(messages(), { text: 'a\u0000b' }), status: 400, message: /text.*NUL/ },
-      { name: 'NUL in a message text (form)', call: () => form(messages(), 'text=a%00b'), status: 400, message: /text.*NUL/ },
+      { name: 'NUL in a message text (form)', call: () => form(messages(), 'text=a%00b'), status: 415, message: /^request bodies must be JSON.*application\/x-www-form-urlencoded$/ },
       { name: 'NUL in a clientMessageId (JSON)', call: () => json(messages(), { text: 'x', clientMessageId: 'k\u0000' }), status: 400, message: /clientMessageId.*NUL/ },
-      { name: 'NUL in a clientMessageId (form)', call: () => form(messages(), 'text=x&clientMessageId=k%00'), status: 400, message: /clientMessageId.*NUL/ },
+      { name: 'NUL in a clientMessageId (form)', call: () => form(messages(), 'text=x&clientMessageId=k%00'), status: 415, message: /^request bodies must be JSON.*application\/x-www-form-urlencoded$/ },
       { name: 'NUL in a PATCH text (JSON)', call: () => json(message(), { text: '\u0000' }, 'patch'), status: 400, message: /text.*NUL/ },
-      { name: 'NUL in a PATCH text (form)', call: () => form(message(), 'text=%00', 'patch'), status: 400, message: /text.*NUL/ },
+      { name: 'NUL in a PATCH text (form)', call: () => form(message(), 'text=%00', 'patch'), status: 415, message: /^request bodies must be JSON.*application\/x-www-form-urlencoded$/ },
       { name: 'NUL in a dialog title', call: () => json('/dialogs', { participantIds: ['bob'], title: 'lunch\u0000' }), status: 400, message: /title.*NUL/ },
-      { name: 'NUL in an OTUS text (form)', call: () => form('/dialog/bob/send', 'text=hi%00'), status: 400, message: /text.*NUL/ },
+      { name: 'NUL in an OTUS text (form)', call: () => form('/dialog/bob/send', 'text=hi%00'), status: 400, message: /^request bodies must be JSON.*application\/x-www-form-urlencoded$/ },
       { name: 'a lone surrogate in a message text', call: () => json(messages(), { text: 'a\ud800b' }), status: 400, message: /text.*well-formed/ },
       { name: 'a lone surrogate in a PATCH text', call: () => json(message(), { text: '\udc00' }, 'patch'), status: 400, message: /text.*well-formed/ },
       { name: 'a lone surrogate in a clientMessageId', call: () => json(messages(), { text: 'x', clientMessageId: '\udbff' }), status: 400, message: /clientMessageId.*well-formed/ },

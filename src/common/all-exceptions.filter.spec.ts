@@ -1,4 +1,4 @@
-import { ArgumentsHost, BadRequestException, Logger } from '@nestjs/common';
+import { ArgumentsHost, BadRequestException, HttpException, Logger } from '@nestjs/common';
 import { AllExceptionsFilter } from './all-exceptions.filter';
 import { DomainErrorCode, DomainException } from './domain.exception';
 
@@ -25,11 +25,40 @@ describe('AllExceptionsFilter.toBody', () => {
     });
   });
 
-  it('joins validation messages into one string', () => {
+  it('joins validation messages into one string, and gives every 400 a code', () => {
     expect(sut.toBody(new BadRequestException(['text must be a string', 'text must not be blank']))).toEqual({
       statusCode: 400,
       error: 'Bad Request',
       message: 'text must be a string; text must not be blank',
+      code: 'INVALID_INPUT',
+    });
+    expect(sut.toBody(Object.assign(new Error('odd'), { statusCode: 400, code: 'FST_ERR_SOMETHING' }))).toEqual({
+      statusCode: 400,
+      error: 'Bad Request',
+      message: 'odd',
+      code: 'INVALID_INPUT',
+    });
+  });
+
+  it("words Fastify's refusals of a body as the service's own", () => {
+    const fastify = (code: string, statusCode: number) => Object.assign(new Error(code), { code, statusCode });
+    expect(sut.toBody(fastify('FST_ERR_CTP_INVALID_JSON_BODY', 400))).toEqual({
+      statusCode: 400,
+      error: 'Bad Request',
+      message: 'the body is not valid JSON',
+      code: 'INVALID_INPUT',
+    });
+    expect(sut.toBody(fastify('FST_ERR_CTP_EMPTY_JSON_BODY', 400))).toMatchObject({ statusCode: 400, code: 'INVALID_INPUT', message: expect.stringMatching(/^the body is empty/) });
+    // As Nest hands a Fastify 4xx over: an HttpException caused by it.
+    expect(sut.toBody(new HttpException('Body is not valid JSON', 400, { cause: fastify('FST_ERR_CTP_INVALID_JSON_BODY', 400) }))).toMatchObject({
+      message: 'the body is not valid JSON',
+      code: 'INVALID_INPUT',
+    });
+    expect(sut.toBody(fastify('FST_ERR_CTP_INVALID_MEDIA_TYPE', 415))).toEqual({
+      statusCode: 415,
+      error: 'Unsupported Media Type',
+      message: 'request bodies must be JSON, sent with Content-Type: application/json',
+      code: 'UNSUPPORTED_MEDIA_TYPE',
     });
   });
 

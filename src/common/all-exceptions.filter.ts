@@ -32,6 +32,8 @@ export function statusOf(code: DomainErrorCode): number {
     case DomainErrorCode.InvalidCursor:
     case DomainErrorCode.InvalidInput:
       return HttpStatus.BAD_REQUEST;
+    case DomainErrorCode.UnsupportedMediaType:
+      return HttpStatus.UNSUPPORTED_MEDIA_TYPE;
     case DomainErrorCode.RateLimited:
       return HttpStatus.TOO_MANY_REQUESTS;
     case DomainErrorCode.ShardUnavailable:
@@ -56,6 +58,29 @@ function reasonPhrase(status: number): string {
 function retryAfterOf(body: ErrorBody): number | undefined {
   if (typeof body.retryAfter === 'number') return body.retryAfter;
   return body.statusCode === HttpStatus.SERVICE_UNAVAILABLE ? UNAVAILABLE_RETRY_AFTER_S : undefined;
+}
+
+/** Fastify's refusals of a body, in the service's words: what was wrong and what to send instead. */
+const FASTIFY_INPUT_ERRORS: Partial<Record<string, [DomainErrorCode, string]>> = {
+  FST_ERR_CTP_INVALID_JSON_BODY: [DomainErrorCode.InvalidInput, 'the body is not valid JSON'],
+  FST_ERR_CTP_EMPTY_JSON_BODY: [DomainErrorCode.InvalidInput, 'the body is empty but its Content-Type is application/json: send a JSON object, or no Content-Type with no body'],
+  // A Content-Type header Fastify cannot parse at all; the types it can parse but the service
+  // does not take are refused by the bootstrap's catch-all parser, in the same words.
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: [DomainErrorCode.UnsupportedMediaType, 'request bodies must be JSON, sent with Content-Type: application/json'],
+};
+
+/** The code of a Fastify error, as thrown or as the cause of the HttpException Nest maps a 4xx one to. */
+function fastifyCodeOf(exception: unknown): string | undefined {
+  for (const candidate of [exception, (exception as { cause?: unknown })?.cause]) {
+    const code = (candidate as { code?: unknown })?.code;
+    if (typeof code === 'string' && code.startsWith('FST_')) return code;
+  }
+  return undefined;
+}
+
+/** Every 400 carries a code, so a client tells bad input from anything else without reading the message. */
+function withInputCode(body: ErrorBody): ErrorBody {
+  return body.statusCode === HttpStatus.BAD_REQUEST && body.code === undefined ? { ...body, code: DomainErrorCode.InvalidInput } : body;
 }
 
 function messageOf(response: unknown, fallback: string): string {
@@ -107,14 +132,16 @@ export class AllExceptionsFilter implements ExceptionFilter {
         code: exception.code,
       };
     }
+    const known = FASTIFY_INPUT_ERRORS[fastifyCodeOf(exception) ?? ''];
+    if (known) return this.toBody(new DomainException(known[0], known[1]));
     if (exception instanceof HttpException) {
       const statusCode = exception.getStatus();
-      return { statusCode, error: reasonPhrase(statusCode), message: messageOf(exception.getResponse(), exception.message) };
+      return withInputCode({ statusCode, error: reasonPhrase(statusCode), message: messageOf(exception.getResponse(), exception.message) });
     }
     // Fastify's own errors (body parsing, size limits) carry a 4xx statusCode.
     const status = (exception as { statusCode?: unknown })?.statusCode;
     if (typeof status === 'number' && status >= 400 && status < 500) {
-      return { statusCode: status, error: reasonPhrase(status), message: (exception as Error).message };
+      return withInputCode({ statusCode: status, error: reasonPhrase(status), message: (exception as Error).message });
     }
     if (isConnectionError(exception)) {
       return {

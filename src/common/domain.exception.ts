@@ -6,6 +6,8 @@ export enum DomainErrorCode {
   NotMessageAuthor = 'NOT_MESSAGE_AUTHOR',
   InvalidCursor = 'INVALID_CURSOR',
   InvalidInput = 'INVALID_INPUT',
+  /** A body in anything but JSON (a form, text, no Content-Type at all). */
+  UnsupportedMediaType = 'UNSUPPORTED_MEDIA_TYPE',
   ShardNotFound = 'SHARD_NOT_FOUND',
   ShardUnavailable = 'SHARD_UNAVAILABLE',
   DialogDbUnavailable = 'DIALOG_DB_UNAVAILABLE',

@@ -1,6 +1,7 @@
 import { PipeTransform } from '@nestjs/common';
-import Ajv, { ErrorObject, SchemaObject, ValidateFunction } from 'ajv';
+import Ajv, { SchemaObject, ValidateFunction } from 'ajv';
 import { DomainErrorCode, DomainException } from './domain.exception';
+import { ajvMessage, bodyShapeProblem } from './validation-messages';
 
 // Types are never coerced by ajv: its number coercion let "Infinity" and "1e400" through
 // an integer's bounds (the fuzz suite found it). Query values are converted below instead.
@@ -10,18 +11,6 @@ const ajv = new Ajv({ allErrors: true, coerceTypes: false, useDefaults: false })
 const INTEGER_TEXT = /^-?\d{1,15}$/;
 // And for a boolean only when written exactly `true` or `false`: no `1`, `yes` or `TRUE`.
 const booleanText = (text: string): boolean | string => (text === 'true' ? true : text === 'false' ? false : text);
-
-/** Human-readable problems, one per failed rule, named by property as class-validator did. */
-function describe(errors: ErrorObject[], where: string, messages: Record<string, string>): string {
-  return errors
-    .map((e) => {
-      const property = e.instancePath.slice(1).replace(/\//g, '.');
-      if (e.keyword === 'additionalProperties') return `property ${String(e.params.additionalProperty)} should not exist`;
-      if (e.keyword === 'required') return `${String(e.params.missingProperty)} is required`;
-      return messages[`${property}:${e.keyword}`] ?? `${property || where} ${e.message ?? 'is invalid'}`;
-    })
-    .join('; ');
-}
 
 /**
  * Validation by a JSON schema compiled once (ajv), for the routes every client calls many
@@ -36,6 +25,8 @@ export class SchemaPipe<T> implements PipeTransform<unknown, T> {
   private readonly integers: string[];
   /** Query parameters the schema types as booleans: `true` and `false` are converted before validation. */
   private readonly booleans: string[];
+  /** The schema's properties, named when a request has one it does not know. */
+  private readonly allowed: string[];
 
   constructor(
     schema: SchemaObject,
@@ -48,9 +39,12 @@ export class SchemaPipe<T> implements PipeTransform<unknown, T> {
     const typed = (type: string) => (where === 'query' ? Object.keys(properties).filter((name) => properties[name].type === type) : []);
     this.integers = typed('integer');
     this.booleans = typed('boolean');
+    this.allowed = Object.keys(properties);
   }
 
   transform(value: unknown): T {
+    const shape = this.where === 'body' ? bodyShapeProblem(value) : null;
+    if (shape) throw new DomainException(DomainErrorCode.InvalidInput, shape);
     if ((this.integers.length || this.booleans.length) && typeof value === 'object' && value !== null) {
       const query = value as Record<string, unknown>;
       for (const name of this.integers) {
@@ -63,6 +57,6 @@ export class SchemaPipe<T> implements PipeTransform<unknown, T> {
       }
     }
     if (this.validate(value)) return value;
-    throw new DomainException(DomainErrorCode.InvalidInput, describe(this.validate.errors ?? [], this.where, this.messages));
+    throw new DomainException(DomainErrorCode.InvalidInput, ajvMessage(this.validate.errors ?? [], this.where, this.messages, this.allowed));
   }
 }

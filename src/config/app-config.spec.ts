@@ -42,8 +42,22 @@ describe('loadConfig', () => {
     ['a membership cache of no memory', { MEMBERSHIP_CACHE_MB: '0' }],
     ['a negative send limit', { RATE_LIMIT_SENDS_PER_MIN: '-1' }],
     ['a burst that lets nothing through', { RATE_LIMIT_DIALOGS_BURST: '0' }],
+    ['a log level pino does not know', { LOG_LEVEL: 'loud' }],
+    ['a switch that is neither on nor off', { RING_LISTEN: 'maybe' }],
   ])('rejects %s', (_name, env) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
+  });
+
+  it('reads LOG_LEVEL and RING_LISTEN in any case, and says what a bad one may be', () => {
+    expect(loadConfig({}).logLevel).toBe('info');
+    expect(loadConfig({ LOG_LEVEL: 'WARN' }).logLevel).toBe('warn');
+    expect(loadConfig({ LOG_LEVEL: 'silent' }).logLevel).toBe('silent');
+    expect(() => loadConfig({ LOG_LEVEL: 'loud' })).toThrow('LOG_LEVEL must be one of trace, debug, info, warn, error, fatal, silent, got "loud"');
+    expect(loadConfig({}).ringListen).toBe(true);
+    expect(loadConfig({ RING_LISTEN: 'OFF' }).ringListen).toBe(false);
+    expect(loadConfig({ RING_LISTEN: '0' }).ringListen).toBe(false);
+    expect(loadConfig({ RING_LISTEN: 'yes' }).ringListen).toBe(true);
+    expect(() => loadConfig({ RING_LISTEN: 'of' })).toThrow('RING_LISTEN must be on or off, got "of"');
   });
 });
 

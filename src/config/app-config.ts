@@ -140,6 +140,29 @@ function int(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number
   return value;
 }
 
+/** pino's levels, and `silent`: any other LOG_LEVEL made pino throw at start, with a stack. */
+export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
+
+function logLevel(env: NodeJS.ProcessEnv): string {
+  const raw = env.LOG_LEVEL || 'info';
+  const level = raw.trim().toLowerCase();
+  if (!LOG_LEVELS.includes(level)) throw new ConfigError(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got "${raw}"`);
+  return level;
+}
+
+const ON = ['on', 'true', 'yes', '1'];
+const OFF = ['off', 'false', 'no', '0'];
+
+/** A switch: on or off (true/false, yes/no, 1/0 too), any case; a typo is an error, not a silent default. */
+function flag(env: NodeJS.ProcessEnv, name: string, fallback: boolean): boolean {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = raw.trim().toLowerCase();
+  if (ON.includes(value)) return true;
+  if (OFF.includes(value)) return false;
+  throw new ConfigError(`${name} must be on or off, got "${raw}"`);
+}
+
 const DURATION_UNITS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86_400 };
 
 /** `90s`, `15m`, `12h`, `7d` (or bare seconds) in seconds; null for anything else. */
@@ -344,7 +367,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     jwtMaxTtlSeconds: duration(env, 'JWT_MAX_TTL', '24h', MIN_TOKEN_TTL, MAX_TOKEN_TTL),
     identityProvider: identityProvider(env),
     metricsToken: metricsToken(env),
-    logLevel: env.LOG_LEVEL || 'info',
+    logLevel: logLevel(env),
     dataDir: path.resolve(env.DATA_DIR || '.data'),
     embedded,
     embeddedShards: int(env, 'EMBEDDED_SHARDS', 2, 1, 64),
@@ -362,7 +385,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     statementTimeoutMs: int(env, 'DB_STATEMENT_TIMEOUT_MS', 5000, 100, 600000),
     activityFlushMs: int(env, 'ACTIVITY_FLUSH_MS', 1000, 50, 60000),
     ringPollMs,
-    ringListen: !['0', 'false', 'off', 'no'].includes((env.RING_LISTEN ?? 'on').toLowerCase()),
+    ringListen: flag(env, 'RING_LISTEN', true),
     ringLeaseMs,
     heartbeatMs,
     reshardBatch: int(env, 'RESHARD_BATCH', 5000, 1, 100000),

@@ -1,6 +1,6 @@
 import { applyDecorators } from '@nestjs/common';
 import { ApiProperty, ApiPropertyOptional, ApiQuery } from '@nestjs/swagger';
-import { ArrayMaxSize, ArrayMinSize, IsArray, IsOptional, IsString, Matches, MaxLength } from 'class-validator';
+import { IsArray, IsOptional, IsString, Matches, MaxLength } from 'class-validator';
 import { ApiPageQuery, PAGE_QUERY_PROPERTIES, PageQuery } from '../common/page-query.dto';
 import { SchemaPipe } from '../common/schema.pipe';
 import { UUID_PATTERN } from '../common/uuid.pipe';
@@ -13,11 +13,11 @@ const USER_ID = /^[^\u0000-\u001f\u007f]{1,64}$/;
 
 export class CreateDialogDto {
   @ApiProperty({ type: [String], description: `other participants' user ids, 1 to ${MAX_PARTICIPANTS}` })
-  @IsArray()
-  @ArrayMinSize(1)
-  @ArrayMaxSize(MAX_PARTICIPANTS)
-  @IsString({ each: true })
-  @Matches(USER_ID, { each: true, message: 'each participant id must be 1 to 64 characters' })
+  // How many: 1 to MAX_PARTICIPANTS users besides the caller, counted by DialogsService once
+  // the caller and repeats are left out (only it knows who the caller is).
+  @IsArray({ message: 'participantIds must be an array of user ids' })
+  @IsString({ each: true, message: 'participantIds must hold user ids, which are strings' })
+  @Matches(USER_ID, { each: true, message: 'each participant id must be 1 to 64 characters with no control characters' })
   participantIds: string[];
 
   @ApiPropertyOptional({ maxLength: MAX_TITLE })

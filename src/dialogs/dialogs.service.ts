@@ -8,7 +8,7 @@ import { isUuid } from '../common/uuid.pipe';
 import { EventPublisher } from '../events/event-publisher';
 import { RateLimits } from '../limits/rate-limits.service';
 import { DialogAccessService } from './dialog-access.service';
-import { CreateDialogDto, DialogDto, DialogPageDto } from './dialog.dto';
+import { CreateDialogDto, DialogDto, DialogPageDto, MAX_PARTICIPANTS } from './dialog.dto';
 import { ReadStateService } from './read-state.service';
 import { DialogRow, DialogsRepository } from './dialogs.repository';
 
@@ -29,6 +29,23 @@ export function directKey(a: string, b: string): string {
   return JSON.stringify([a, b].sort());
 }
 
+/**
+ * A group dialog's participants: the creator first, then the others named, each once. The
+ * creator in the list and repeated ids count for nothing; what remains must be 1 to
+ * MAX_PARTICIPANTS others, as a dialog of its creator alone is no conversation.
+ */
+export function groupParticipants(creator: string, named: string[]): string[] {
+  const others = new Set(named);
+  others.delete(creator);
+  if (others.size === 0) {
+    throw new DomainException(DomainErrorCode.InvalidInput, 'participantIds must name at least one user besides the caller, who is always a participant');
+  }
+  if (others.size > MAX_PARTICIPANTS) {
+    throw new DomainException(DomainErrorCode.InvalidInput, `participantIds names ${others.size} users besides the caller; at most ${MAX_PARTICIPANTS}`);
+  }
+  return [creator, ...others];
+}
+
 function directParticipants(a: string, b: string): string[] {
   return [...new Set([a, b])];
 }
@@ -47,8 +64,8 @@ export class DialogsService {
   ) {}
 
   async create(user: AuthUser, dto: CreateDialogDto): Promise<DialogDto> {
+    const participantIds = groupParticipants(user.id, dto.participantIds);
     this.limits.takeDialog(user.id);
-    const participantIds = [...new Set([user.id, ...dto.participantIds])];
     const id = await this.dialogs.create({
       id: randomUUID(),
       kind: 'group',
@@ -91,6 +108,8 @@ export class DialogsService {
 
   /** The OTUS API's one-to-one dialog between the caller and another user, created on first use. */
   async direct(userId: string, otherId: string): Promise<string> {
+    // One-to-one means two users, as a group dialog needs someone besides its creator.
+    if (otherId === userId) throw new DomainException(DomainErrorCode.InvalidInput, "user_id is the caller's own id: a one-to-one dialog needs another user");
     const found = await this.findDirect(userId, otherId);
     if (found) return found;
     // Counted here, not on the route: only a send that opens a dialog creates one, and a
