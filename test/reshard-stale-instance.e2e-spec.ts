@@ -17,8 +17,9 @@ function twoInstances(env: NodeJS.ProcessEnv) {
     w.cluster = await startCluster({ shards: 3 });
     const shared = { ...FAST_RING, SHARD_URLS: w.cluster.shardUrls.slice(0, 2).join(','), ...env };
     w.a = await startTestApp(w.cluster, shared);
-    // Requests wait for the connection for as long as the test holds it.
-    w.b = await startTestApp(w.cluster, { ...shared, SHARD_POOL_SIZE: '1', DB_CONNECT_TIMEOUT_MS: '60000' });
+    // Requests wait for the connection for as long as the test holds it, each its own
+    // statement (no group commit), so the test can count them waiting.
+    w.b = await startTestApp(w.cluster, { ...shared, SHARD_POOL_SIZE: '1', DB_CONNECT_TIMEOUT_MS: '60000', SEND_BATCH_MAX: '1' });
     // A drives the jobs. B's runner would also take a job its scan finds before A locks it, and
     // then wait for the shard connection the test holds: a job that never ends, not the case
     // under test (B is the instance whose requests are late, not the job's runner).
