@@ -22,13 +22,13 @@ describe('spares of the embedded default', () => {
 
   it('registers a server found on disk that holds no arc as a spare, and a removed one does not return', async () => {
     let service = sut.foreground();
-    await sut.serving();
+    await service.waitUntilServing(sut.port);
     process.kill(-service.child.pid!, 'SIGTERM');
     expect(await service.exited).toBe(0);
     // A directory under DATA_DIR/pg gets a server at start, as a cancelled reshard's target has.
     await mkdir(path.join(sut.pgRoot, 'shard-9'), { recursive: true });
     service = sut.foreground();
-    await sut.serving();
+    await service.waitUntilServing(sut.port);
     expect(await shardNamed('shard-9')).toMatchObject({ name: 'shard-9', point: null, status: 'pending' });
     expect(await shardNamed('shard-0')).toMatchObject({ status: 'active' });
     const spareServer = runningPostmasters(sut.pgRoot).find((p) => p.dataDir.endsWith('shard-9'));
@@ -43,7 +43,7 @@ describe('spares of the embedded default', () => {
     process.kill(-service.child.pid!, 'SIGTERM');
     expect(await service.exited).toBe(0);
     service = sut.foreground();
-    await sut.serving();
+    await service.waitUntilServing(sut.port);
     expect(await shardNamed('shard-9')).toBeUndefined();
     expect(runningPostmasters(sut.pgRoot).map((p) => path.basename(p.dataDir)).sort()).toEqual(['dialogdb', 'shard-0', 'shard-1']);
     process.kill(-service.child.pid!, 'SIGTERM');

@@ -4,7 +4,10 @@ import { EmbeddedService } from './support/embedded-service';
 import { eventually } from './support/eventually';
 import { isAlive, runningPostmasters } from './support/postmaster';
 import { descendants } from './support/proc';
-import { MAIN } from './support/service-process';
+import { MAIN, ServiceProcess } from './support/service-process';
+
+/** Everything a service printed, as a terminal shows it. */
+const said = (service: ServiceProcess) => service.stdout() + service.stderr();
 
 /**
  * The embedded default stopped the way a terminal stops it: Ctrl-C sends SIGINT to the
@@ -23,7 +26,7 @@ describe('the embedded default stopped from a terminal', () => {
 
   it('drains on a Ctrl-C to its process group under load, and only then stops its servers', async () => {
     const service = sut.foreground();
-    await sut.serving();
+    await service.waitUntilServing(sut.port);
     const postmasters = runningPostmasters(sut.pgRoot);
     expect(postmasters).toHaveLength(3);
     const dialogs: string[] = [];
@@ -54,15 +57,15 @@ describe('the embedded default stopped from a terminal', () => {
 
     // The servers were stopped by the service, after its last flush; not by the signal.
     expect(failures).toEqual([]);
-    expect(service.output()).not.toMatch(/terminating connection due to administrator command/);
-    expect(service.output()).not.toMatch(/flush of \d+ dialogs failed/);
-    expect(service.output()).toMatch(/SIGINT: shutting down/);
-    expect(service.output()).toMatch(/stopping 3 embedded postgres servers/);
+    expect(said(service)).not.toMatch(/terminating connection due to administrator command/);
+    expect(said(service)).not.toMatch(/flush of \d+ dialogs failed/);
+    expect(said(service)).toMatch(/SIGINT: shutting down/);
+    expect(said(service)).toMatch(/stopping 3 embedded postgres servers/);
     expect(postmasters.filter((p) => isAlive(p.pid))).toEqual([]);
 
     // After a restart every acknowledged send is there, and its dialog's activity is not older.
     const again = sut.foreground();
-    await sut.serving();
+    await again.waitUntilServing(sut.port);
     const { json: list } = await sut.api('GET', '/dialogs?summary=false&limit=100');
     const activity = new Map<string, string>(list.items.map((d: { id: string; lastActivityAt: string }) => [d.id, d.lastActivityAt]));
     for (const dialogId of dialogs) {
@@ -76,7 +79,7 @@ describe('the embedded default stopped from a terminal', () => {
     // A closing terminal: SIGHUP to the group drains the same way.
     process.kill(-again.child.pid!, 'SIGHUP');
     expect(await again.exited).toBe(0);
-    expect(again.output()).toMatch(/SIGHUP: shutting down/);
+    expect(said(again)).toMatch(/SIGHUP: shutting down/);
     expect(runningPostmasters(sut.pgRoot)).toEqual([]);
   }, 120_000);
 
@@ -85,7 +88,7 @@ describe('the embedded default stopped from a terminal', () => {
     // tee dies of the SIGINT before the service writes its last lines.
     const logFile = path.join(sut.dataDir, 'piped.log');
     const shell = sut.foreground(['bash', '-c', `'${process.execPath}' '${MAIN}' 2>&1 | tee '${logFile}' >/dev/null`]);
-    await sut.serving();
+    await shell.waitUntilServing(sut.port);
     const service = descendants(shell.child.pid!).find((p) => p.cmd.includes(MAIN))?.pid;
     expect(service).toBeDefined();
     process.kill(-shell.child.pid!, 'SIGINT');

@@ -96,7 +96,7 @@ export class EmbeddedServer {
     const fresh = !(await fs.stat(path.join(options.dataDir, 'PG_VERSION')).catch(() => null));
     if (fresh) {
       options.log(`${options.name}: initialising a new cluster in ${options.dataDir}`);
-      await initCluster({ dataDir: options.dataDir, password: options.password });
+      await initCluster({ dataDir: options.dataDir, password: options.password, log: options.log });
     } else {
       await stopStalePostmaster(options.dataDir, options.log);
     }
@@ -105,7 +105,7 @@ export class EmbeddedServer {
     for (let attempt = 1; ; attempt++) {
       let server: PostgresProcess;
       try {
-        server = await PostgresProcess.start({ name: options.name, dataDir: options.dataDir, port, logFile });
+        server = await PostgresProcess.start({ name: options.name, dataDir: options.dataDir, port, logFile, log: options.log });
       } catch (err) {
         // Another process took the port between the check and the bind.
         if (err instanceof PortTakenError && attempt < 5) {

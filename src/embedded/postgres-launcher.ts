@@ -67,14 +67,17 @@ export interface InitOptions {
   password: string;
   /** Extra initdb flags (the tests pass --no-sync). */
   initdbArgs?: string[];
+  /** Where a permission the launcher grants is told (the embedded default's start-up log). */
+  log?: (line: string) => void;
 }
 
 /** Makes a new cluster in `dataDir`, owned by the server's OS user. */
 export async function initCluster(options: InitOptions): Promise<void> {
   const user = await serverUser();
-  await grantTraverse(postgresBinDir(), () => undefined);
+  const say = options.log ?? (() => undefined);
+  await grantTraverse(postgresBinDir(), say);
   await fs.mkdir(options.dataDir, { recursive: true });
-  await grantTraverse(path.dirname(options.dataDir), () => undefined);
+  await grantTraverse(path.dirname(options.dataDir), say);
   if (user.uid !== undefined) await fs.chown(options.dataDir, user.uid, user.gid!);
   const pwDir = await fs.mkdtemp(path.join(os.tmpdir(), 'pg-init-'));
   const pwFile = path.join(pwDir, 'pw');
@@ -113,6 +116,7 @@ export interface LaunchOptions {
   settings?: Record<string, string>;
   /** Where the server's own log goes (appended); it outlives this process. */
   logFile: string;
+  log?: (line: string) => void;
 }
 
 /** Postgres could not bind its port: the caller may try another one. */
@@ -141,9 +145,10 @@ export class PostgresProcess {
 
   static async start(options: LaunchOptions): Promise<PostgresProcess> {
     const user = await serverUser();
-    await grantTraverse(postgresBinDir(), () => undefined);
-    await grantTraverse(path.dirname(options.dataDir), () => undefined);
-    const log = await fs.open(options.logFile, 'a');
+    const say = options.log ?? (() => undefined);
+    await grantTraverse(postgresBinDir(), say);
+    await grantTraverse(path.dirname(options.dataDir), say);
+    const logFile = await fs.open(options.logFile, 'a');
     // Only TCP on 127.0.0.1: no unix socket, so no lock file in /tmp for a killed server to leave.
     const defaults = { listen_addresses: '127.0.0.1', unix_socket_directories: '' };
     const settings = Object.entries({ ...defaults, ...options.settings }).flatMap(([k, v]) => ['-c', `${k}=${v}`]);
@@ -152,11 +157,11 @@ export class PostgresProcess {
       child = spawn(path.join(postgresBinDir(), 'postgres'), ['-D', options.dataDir, '-p', String(options.port), ...settings], {
         ...user,
         detached: true,
-        stdio: ['ignore', log.fd, log.fd],
+        stdio: ['ignore', logFile.fd, logFile.fd],
         env: { ...process.env, LC_MESSAGES: 'C' },
       });
     } finally {
-      await log.close();
+      await logFile.close();
     }
     const exited = once(child, 'exit').then(() => undefined);
     // A spawn that fails (no binary) reports through 'error', and then never 'exit'.

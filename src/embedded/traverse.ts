@@ -5,7 +5,7 @@ import * as path from 'node:path';
  * Run as root, embedded Postgres runs as the `postgres` OS user, which must be able to walk
  * down to its binaries (inside node_modules) and its data. A checkout under /root or a
  * mktemp directory is 0700, so each directory on the way gets o+x: traverse only, no listing.
- * (test/support/pg-server.mjs does the same for the test servers.)
+ * The launcher (postgres-launcher.ts) does this for every server: the embedded default's, the tests' and the bench's.
  */
 export async function grantTraverse(target: string, log: (line: string) => void): Promise<void> {
   if (process.getuid?.() !== 0) return;

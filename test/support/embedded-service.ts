@@ -1,17 +1,10 @@
 import { JwtService } from '@nestjs/jwt';
-import { ChildProcess, spawn } from 'node:child_process';
+import { ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { eventually } from './eventually';
 import { isAlive, killPostmaster, runningPostmasters } from './postmaster';
 import { descendants } from './proc';
-import { freePort, MAIN, ROOT } from './service-process';
-
-export interface Foreground {
-  child: ChildProcess;
-  output(): string;
-  exited: Promise<number | null>;
-}
+import { freePort, MAIN, ServiceProcess, spawnService } from './service-process';
 
 /**
  * The built service on the embedded default, on a data directory of its own, started as a
@@ -45,24 +38,14 @@ export class EmbeddedService {
   }
 
   /** `command` (the built service by default) in a process group of its own. */
-  foreground(command: string[] = [process.execPath, MAIN]): Foreground {
-    const child = spawn(command[0], command.slice(1), { cwd: ROOT, env: this.env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
-    this.groups.push(child);
-    let output = '';
-    child.stdout!.on('data', (chunk) => (output += chunk));
-    child.stderr!.on('data', (chunk) => (output += chunk));
-    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-    return { child, output: () => output, exited };
+  foreground(command: string[] = [process.execPath, MAIN]): ServiceProcess {
+    const service = spawnService(this.env, command, { detached: true });
+    this.groups.push(service.child);
+    return service;
   }
 
-  async serving(): Promise<void> {
-    await eventually(
-      async () => {
-        const res = await fetch(`http://127.0.0.1:${this.env.PORT}/health`);
-        if (res.status !== 200) throw new Error(`/health answered ${res.status}`);
-      },
-      { timeoutMs: 60_000, intervalMs: 200 },
-    );
+  get port(): number {
+    return Number(this.env.PORT);
   }
 
   /** A token signed with the secret the embedded default keeps in its data directory. */

@@ -22,12 +22,21 @@ export interface ServiceProcess {
   kill(): Promise<void>;
 }
 
-/** Runs `command` (the built service by default) with only PATH and `env` as its environment. */
-export function spawnService(env: NodeJS.ProcessEnv, command: string[] = [process.execPath, MAIN]): ServiceProcess {
+/**
+ * Runs `command` (the built service by default) with only PATH and `env` as its environment.
+ * `detached` makes it the leader of a process group of its own, as a terminal runs a command,
+ * so a test can signal the whole group as Ctrl-C does.
+ */
+export function spawnService(
+  env: NodeJS.ProcessEnv,
+  command: string[] = [process.execPath, MAIN],
+  { detached = false }: { detached?: boolean } = {},
+): ServiceProcess {
   const child = spawn(command[0], command.slice(1), {
     cwd: ROOT,
     env: { PATH: process.env.PATH, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
+    detached,
   });
   let out = '';
   let err = '';
